@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/hooks"
+	"github.com/tenant-hooks/tenant-hooks/render"
+	"github.com/tenant-hooks/tenant-hooks/render/tmpl"
+)
+
+type serveConfig struct {
+	addr            string
+	logLevel        string
+	logFormat       string
+	bodyLimit       string
+	readTimeout     time.Duration
+	writeTimeout    time.Duration
+	idleTimeout     time.Duration
+	hookDeadline    time.Duration
+	drainDelay      time.Duration
+	shutdownTimeout time.Duration
+	mysqlIdle       time.Duration
+	mysqlMaxOpen    int
+	cacheSize       int
+}
+
+func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
+	c := &serveConfig{}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.addr, "addr", ":8080", "listen address")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&c.logFormat, "log-format", "json", "log format: json or text")
+	fs.StringVar(&c.bodyLimit, "body-limit", "64Mi", "largest accepted request body (bytes, or with Ki/Mi/Gi); a registry sync carries every observed Tenant")
+	fs.DurationVar(&c.readTimeout, "read-timeout", 15*time.Second, "HTTP server read timeout")
+	fs.DurationVar(&c.writeTimeout, "write-timeout", 15*time.Second, "HTTP server write timeout")
+	fs.DurationVar(&c.idleTimeout, "idle-timeout", 90*time.Second, "HTTP keep-alive idle timeout")
+	fs.DurationVar(&c.hookDeadline, "hook-deadline", 8*time.Second, "deadline of one hook request; keep it below Metacontroller's webhook timeout (10s)")
+	fs.DurationVar(&c.drainDelay, "drain-delay", 5*time.Second, "on SIGTERM, how long /readyz reports not-ready before the listener closes")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long in-flight requests may take to finish on shutdown")
+	fs.DurationVar(&c.mysqlIdle, "mysql-idle-timeout", 5*time.Minute, "close a registry's MySQL pool after this long unused")
+	fs.IntVar(&c.mysqlMaxOpen, "mysql-max-open", 4, "open connections per MySQL target")
+	fs.IntVar(&c.cacheSize, "template-cache-size", 4096, "parsed template strings kept in memory")
+	return fs, c
+}
+
+func serve(args []string, stdout, stderr io.Writer) int {
+	fs, c := serveFlags(stderr)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if err := envDefaults(fs); err != nil {
+		fmt.Fprintln(stderr, "tenant-hooks serve:", err)
+		return 2
+	}
+	log, err := newLogger(stdout, c.logLevel, c.logFormat)
+	if err != nil {
+		fmt.Fprintln(stderr, "tenant-hooks serve:", err)
+		return 2
+	}
+	limit, err := parseSize(c.bodyLimit)
+	if err != nil {
+		fmt.Fprintln(stderr, "tenant-hooks serve: --body-limit:", err)
+		return 2
+	}
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		log.Error("listen", "addr", c.addr, "error", err.Error())
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := runServer(ctx, ln, c, limit, log); err != nil {
+		log.Error("server", "error", err.Error())
+		return 1
+	}
+	return 0
+}
+
+// runServer serves until ctx is done, then shuts down gracefully: readiness
+// goes false, the drain delay lets the Service take the pod out of rotation,
+// in-flight requests finish, pools close.
+func runServer(ctx context.Context, ln net.Listener, c *serveConfig, bodyLimit int64, log *slog.Logger) error {
+	reg := prometheus.NewRegistry()
+	engine := render.New(render.Options{Templates: tmpl.Options{CacheSize: c.cacheSize}})
+	pools := datasource.NewPools(datasource.PoolOptions{IdleTimeout: c.mysqlIdle, MaxOpenPerTarget: c.mysqlMaxOpen})
+	defer pools.Close()
+	srv := hooks.New(hooks.Config{BodyLimit: bodyLimit, HookDeadline: c.hookDeadline, Version: version}, log, engine, pools, reg)
+	httpSrv := &http.Server{
+		Handler:           srv.Handler(),
+		ReadTimeout:       c.readTimeout,
+		ReadHeaderTimeout: 5 * time.Second,
+		WriteTimeout:      c.writeTimeout,
+		IdleTimeout:       c.idleTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- httpSrv.Serve(ln) }()
+	log.Info("tenant-hooks serving", "addr", ln.Addr().String(), "version", version)
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: readiness false, draining", "drainDelay", c.drainDelay.String())
+	srv.SetReady(false)
+	time.Sleep(c.drainDelay)
+	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
+	defer cancel()
+	if err := httpSrv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: use json or text", format)
+}
+
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		m      int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"Ki", 1 << 10}, {"Mi", 1 << 20}, {"Gi", 1 << 30}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSuffix(s, u.suffix), u.m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%q is not a positive size", s)
+	}
+	return n * mult, nil
+}
+

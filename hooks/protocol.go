@@ -1,0 +1,146 @@
+package hooks
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/tenant-hooks/tenant-hooks/render/object"
+)
+
+// ObjectMap is Metacontroller's two-level object map:
+// "<Kind>.<apiVersion>" → "<namespace>/<name>" (or "<name>") → object.
+type ObjectMap map[string]map[string]object.Obj
+
+// CompositeRequest is the body of a CompositeController sync or finalize call.
+type CompositeRequest struct {
+	Controller json.RawMessage `json:"controller"`
+	Parent     object.Obj      `json:"parent"`
+	Children   ObjectMap       `json:"children"`
+	Related    ObjectMap       `json:"related"`
+	Finalizing bool            `json:"finalizing"`
+}
+
+// CompositeResponse is the answer to a CompositeController sync or finalize.
+// Children is always encoded as a list: null and [] both mean "delete every
+// child", so the handlers never leave it nil by accident (see Encode).
+type CompositeResponse struct {
+	Status             object.Obj   `json:"status"`
+	Children           []object.Obj `json:"children"`
+	ResyncAfterSeconds float64      `json:"resyncAfterSeconds,omitempty"`
+	Finalized          bool         `json:"finalized,omitempty"`
+}
+
+// DecoratorRequest is the body of a DecoratorController sync or finalize call.
+type DecoratorRequest struct {
+	Controller  json.RawMessage `json:"controller"`
+	Object      object.Obj      `json:"object"`
+	Attachments ObjectMap       `json:"attachments"`
+	Related     ObjectMap       `json:"related"`
+	Finalizing  bool            `json:"finalizing"`
+}
+
+// DecoratorResponse is the answer to a DecoratorController sync or finalize.
+// A nil value in Labels or Annotations removes that key from the target.
+type DecoratorResponse struct {
+	Labels             map[string]*string `json:"labels,omitempty"`
+	Annotations        map[string]*string `json:"annotations,omitempty"`
+	Status             object.Obj         `json:"status,omitempty"`
+	Attachments        []object.Obj       `json:"attachments"`
+	ResyncAfterSeconds float64            `json:"resyncAfterSeconds,omitempty"`
+	Finalized          bool               `json:"finalized,omitempty"`
+}
+
+// CustomizeRequest is the body of a customize call (both controller kinds).
+type CustomizeRequest struct {
+	Controller json.RawMessage `json:"controller"`
+	Parent     object.Obj      `json:"parent"`
+}
+
+// CustomizeResponse lists the related objects Metacontroller should deliver.
+type CustomizeResponse struct {
+	RelatedResources []RelatedRule `json:"relatedResources"`
+}
+
+// RelatedRule selects related objects. Names must not be combined with a
+// selector (Metacontroller rejects even an empty one), so every field is
+// omitted when empty.
+type RelatedRule struct {
+	APIVersion        string         `json:"apiVersion"`
+	Resource          string         `json:"resource"`
+	LabelSelector     *LabelSelector `json:"labelSelector,omitempty"`
+	NamespaceSelector *LabelSelector `json:"namespaceSelector,omitempty"`
+	Namespace         string         `json:"namespace,omitempty"`
+	Names             []string       `json:"names,omitempty"`
+}
+
+// LabelSelector is metav1.LabelSelector's JSON shape.
+type LabelSelector struct {
+	MatchLabels      map[string]string          `json:"matchLabels,omitempty"`
+	MatchExpressions []LabelSelectorRequirement `json:"matchExpressions,omitempty"`
+}
+
+// LabelSelectorRequirement is one match expression.
+type LabelSelectorRequirement struct {
+	Key      string   `json:"key"`
+	Operator string   `json:"operator"`
+	Values   []string `json:"values,omitempty"`
+}
+
+// controllerSpec is the part of the controller object the handlers read.
+type controllerSpec struct {
+	Metadata struct {
+		Name string `json:"name"`
+	} `json:"metadata"`
+	Spec struct {
+		ChildResources []struct {
+			APIVersion string `json:"apiVersion"`
+			Resource   string `json:"resource"`
+		} `json:"childResources"`
+		Attachments []struct {
+			APIVersion string `json:"apiVersion"`
+			Resource   string `json:"resource"`
+		} `json:"attachments"`
+	} `json:"spec"`
+}
+
+// DecodeError is a malformed request; it becomes a 400.
+type DecodeError struct{ Err error }
+
+func (e *DecodeError) Error() string { return "malformed hook request: " + e.Err.Error() }
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// Decode reads one JSON document into v. The envelope is decoded strictly:
+// an unknown top-level key means the caller is not the Metacontroller
+// version (or hook type) we think it is, and guessing could cost children.
+// Numbers are kept as json.Number so integers round-trip byte for byte.
+func Decode(r io.Reader, v any) error {
+	dec := json.NewDecoder(r)
+	dec.UseNumber()
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return &DecodeError{Err: err}
+	}
+	if dec.More() {
+		return &DecodeError{Err: fmt.Errorf("trailing data after the JSON document")}
+	}
+	var extra json.RawMessage
+	if err := dec.Decode(&extra); err != io.EOF {
+		return &DecodeError{Err: fmt.Errorf("trailing data after the JSON document")}
+	}
+	return nil
+}
+
+// DecodeBytes is Decode for a byte slice.
+func DecodeBytes(b []byte, v any) error { return Decode(bytes.NewReader(b), v) }
+
+// Encode writes v as compact JSON with sorted map keys (encoding/json sorts
+// them), so equal answers are byte-identical and Metacontroller never sees
+// churn. A nil children list is encoded as [] only after the handler chose it
+// deliberately: encoding cannot tell "nothing" from "forgot".
+func Encode(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}

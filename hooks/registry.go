@@ -1,0 +1,168 @@
+package hooks
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/render"
+	"github.com/tenant-hooks/tenant-hooks/render/object"
+)
+
+// registryCustomize asks for the templates that may reference the registry
+// and for the Secret or ConfigMap its source names. The service never calls
+// the Kubernetes API itself: everything arrives through Metacontroller.
+func (s *Server) registryCustomize(_ context.Context, _ *http.Request, body []byte) (answer, error) {
+	var req CustomizeRequest
+	if err := DecodeBytes(body, &req); err != nil {
+		return answer{}, err
+	}
+	if req.Parent == nil {
+		return answer{}, &DecodeError{Err: errMissingParent}
+	}
+	return answer{body: CustomizeResponse{RelatedResources: RegistryRelated(req.Parent)}}, nil
+}
+
+// RegistryRelated is the customize answer of a registry.
+func RegistryRelated(parent object.Obj) []RelatedRule {
+	reg, _ := render.ParseRegistry(parent) // an invalid spec still gets its templates
+	rules := []RelatedRule{}
+	if reg.TemplateNamespace != "" {
+		rules = append(rules, RelatedRule{APIVersion: render.APIVersion, Resource: "tenanttemplates", Namespace: reg.TemplateNamespace})
+	}
+	if reg.MySQL != nil && reg.MySQL.PasswordSecret != nil && reg.MySQL.PasswordSecret.Name != "" && reg.MySQL.PasswordSecret.Namespace != "" {
+		rules = append(rules, RelatedRule{APIVersion: "v1", Resource: "secrets", Namespace: reg.MySQL.PasswordSecret.Namespace, Names: []string{reg.MySQL.PasswordSecret.Name}})
+	}
+	if reg.Static != nil && reg.Static.ConfigMap != nil && reg.Static.ConfigMap.Name != "" && reg.Static.ConfigMap.Namespace != "" {
+		rules = append(rules, RelatedRule{APIVersion: "v1", Resource: "configmaps", Namespace: reg.Static.ConfigMap.Namespace, Names: []string{reg.Static.ConfigMap.Name}})
+	}
+	return rules
+}
+
+// registrySync reads the registry's rows and answers its desired Tenants. Any
+// failure to read the rows is a 503: Metacontroller then keeps every Tenant
+// and retries, where a 200 with fewer Tenants would delete them.
+func (s *Server) registrySync(ctx context.Context, _ *http.Request, body []byte) (answer, error) {
+	var r CompositeRequest
+	if err := DecodeBytes(body, &r); err != nil {
+		return answer{}, err
+	}
+	if r.Parent == nil {
+		return answer{}, &DecodeError{Err: errMissingParent}
+	}
+	in := render.RegistryInput{Registry: r.Parent}
+	for typ, objs := range r.Children {
+		_ = typ
+		for _, k := range sortedObjKeys(objs) {
+			in.Observed = append(in.Observed, objs[k])
+		}
+	}
+	for _, k := range sortedObjKeys(r.Related[templateTypeKey]) {
+		in.Templates = append(in.Templates, r.Related[templateTypeKey][k])
+	}
+	reg, specErr := render.ParseRegistry(r.Parent)
+	if specErr == nil {
+		rows, err := s.readRows(ctx, reg, r.Related)
+		if err != nil {
+			return answer{}, err
+		}
+		in.Rows = rows
+	}
+	start := time.Now()
+	out := s.engine.SyncRegistry(in)
+	s.metrics.RenderDuration.WithLabelValues("registry").Observe(time.Since(start).Seconds())
+
+	ns, name := object.Namespace(r.Parent), object.Name(r.Parent)
+	if specErr == nil {
+		s.metrics.RegistryTenants.WithLabelValues(ns, name, "desired").Set(float64(out.Desired))
+		s.metrics.RegistryTenants.WithLabelValues(ns, name, "ready").Set(float64(out.Ready))
+		s.metrics.RegistryTenants.WithLabelValues(ns, name, "failed").Set(float64(out.Failed))
+		s.metrics.RegistrySuccess.WithLabelValues(ns, name).Set(float64(time.Now().Unix()))
+	}
+	if out.GuardActivated {
+		s.metrics.GuardActivations.WithLabelValues(ns, name).Inc()
+		s.log.Warn("mass-deletion guard kept Tenants", "registry", object.ObjKey(ns, name), "blocked", out.BlockedDeletion)
+	}
+	resp := CompositeResponse{Status: out.Status, Children: out.Children, ResyncAfterSeconds: out.ResyncAfter.Seconds()}
+	return answer{body: resp}, nil
+}
+
+// readRows builds the registry's source from its spec and the related Secret
+// or ConfigMap, reads the mapped columns and evaluates activation.
+func (s *Server) readRows(ctx context.Context, reg *render.Registry, related ObjectMap) (datasource.Result, error) {
+	ref := object.ObjKey(reg.Namespace, reg.Name)
+	var src datasource.Source
+	switch reg.SourceType {
+	case "mysql":
+		cfg := datasource.MySQLConfig{
+			Host: reg.MySQL.Host, Port: reg.MySQL.Port, User: reg.MySQL.Username,
+			Database: reg.MySQL.Database, Table: reg.MySQL.Table, TLS: reg.MySQL.TLS, QueryTimeout: reg.MySQL.QueryTimeout,
+		}
+		if p := reg.MySQL.PasswordSecret; p != nil {
+			secret := related["Secret.v1"][object.ObjKey(p.Namespace, p.Name)]
+			if secret == nil {
+				return datasource.Result{}, unavailable("registry %s: Secret %s/%s (spec.source.mysql.passwordRef) was not delivered; does it exist?", ref, p.Namespace, p.Name)
+			}
+			pw, err := secretValue(secret, p.Key)
+			if err != nil {
+				return datasource.Result{}, unavailable("registry %s: Secret %s/%s: %v", ref, p.Namespace, p.Name, err)
+			}
+			cfg.Password = pw
+		}
+		var err error
+		src, err = s.pools.Source(cfg)
+		if err != nil {
+			return datasource.Result{}, unavailable("registry %s: %v", ref, err)
+		}
+	case "static":
+		rows := reg.Static.Rows
+		if cm := reg.Static.ConfigMap; cm != nil {
+			obj := related["ConfigMap.v1"][object.ObjKey(cm.Namespace, cm.Name)]
+			if obj == nil {
+				return datasource.Result{}, unavailable("registry %s: ConfigMap %s/%s (spec.source.static.configMapRef) was not delivered; does it exist?", ref, cm.Namespace, cm.Name)
+			}
+			data := object.String(obj, "data", cm.Key)
+			if data == "" {
+				return datasource.Result{}, unavailable("registry %s: ConfigMap %s/%s has no key %q", ref, cm.Namespace, cm.Name, cm.Key)
+			}
+			more, err := datasource.ParseStaticRows([]byte(data))
+			if err != nil {
+				return datasource.Result{}, unavailable("registry %s: ConfigMap %s/%s key %q: %v", ref, cm.Namespace, cm.Name, cm.Key, err)
+			}
+			rows = append(append([]map[string]any{}, rows...), more...)
+		}
+		src = datasource.NewStatic(rows)
+	default:
+		return datasource.Result{}, fmt.Errorf("registry %s: unsupported source type %q", ref, reg.SourceType)
+	}
+	start := time.Now()
+	raw, err := src.Rows(ctx, reg.Mapping.Columns())
+	s.metrics.QueryDone(reg.SourceType, time.Since(start), len(raw), err)
+	if err != nil {
+		return datasource.Result{}, &UnavailableError{Err: fmt.Errorf("registry %s: reading rows: %w", ref, err)}
+	}
+	return datasource.Evaluate(reg.Mapping, raw), nil
+}
+
+var errNoKey = errors.New("key not found")
+
+// secretValue decodes one key of a Secret. The value is never logged or put
+// into an error.
+func secretValue(secret object.Obj, key string) (string, error) {
+	if s := object.String(secret, "stringData", key); s != "" {
+		return s, nil
+	}
+	enc, ok := object.NestedMap(secret, "data")[key].(string)
+	if !ok {
+		return "", fmt.Errorf("key %q: %w", key, errNoKey)
+	}
+	b, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil {
+		return "", fmt.Errorf("key %q is not valid base64", key)
+	}
+	return string(b), nil
+}

@@ -1,0 +1,225 @@
+package hooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/metrics"
+	"github.com/tenant-hooks/tenant-hooks/render"
+)
+
+// Config holds the HTTP-level settings.
+type Config struct {
+	// BodyLimit caps a request body. A registry sync request carries every
+	// observed Tenant (≈1.5 KiB each with Metacontroller's bookkeeping), so
+	// the default of 64 MiB fits ≈40,000 Tenants.
+	BodyLimit int64
+	// HookDeadline bounds the work of one request. It must stay below
+	// Metacontroller's hook timeout (10 s by default) so that we answer 503
+	// before Metacontroller gives up and logs a less useful timeout.
+	HookDeadline time.Duration
+	// RetryAfter is sent with 503 answers; Metacontroller honours it only for
+	// 429, but it documents our intent to other callers and load balancers.
+	RetryAfter time.Duration
+	Version    string
+}
+
+// Defaults fills zero fields.
+func (c *Config) Defaults() {
+	if c.BodyLimit <= 0 {
+		c.BodyLimit = 64 << 20
+	}
+	if c.HookDeadline <= 0 {
+		c.HookDeadline = 8 * time.Second
+	}
+	if c.RetryAfter <= 0 {
+		c.RetryAfter = 5 * time.Second
+	}
+}
+
+// Server answers Metacontroller's hooks.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	engine  *render.Engine
+	pools   *datasource.Pools
+	metrics *metrics.Metrics
+	gather  prometheus.Gatherer
+	ready   atomic.Bool
+}
+
+// New builds a Server. reg receives the service's metrics.
+func New(cfg Config, log *slog.Logger, engine *render.Engine, pools *datasource.Pools, reg *prometheus.Registry) *Server {
+	cfg.Defaults()
+	s := &Server{cfg: cfg, log: log, engine: engine, pools: pools, metrics: metrics.New(reg, cfg.Version), gather: reg}
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "tenant_hooks", Name: "template_cache_hits_total",
+			Help: "Template parses served from the cache."}, func() float64 { return float64(engine.T.Stats().Hits) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "tenant_hooks", Name: "template_cache_misses_total",
+			Help: "Template parses that missed the cache."}, func() float64 { return float64(engine.T.Stats().Misses) }),
+	)
+	s.ready.Store(true)
+	return s
+}
+
+// SetReady flips /readyz; shutdown sets it false first so the Service stops
+// sending new requests while in-flight ones finish.
+func (s *Server) SetReady(v bool) { s.ready.Store(v) }
+
+// Handler is the HTTP router.
+func (s *Server) Handler() http.Handler {
+	r := chi.NewRouter()
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	r.Get("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !s.ready.Load() {
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	r.Handle("/metrics", promhttp.HandlerFor(s.gather, promhttp.HandlerOpts{}))
+
+	r.Post("/hooks/tenants/customize", s.hook("tenant", "customize", s.tenantCustomize))
+	r.Post("/hooks/tenants/sync", s.hook("tenant", "sync", s.tenantSync))
+	r.Post("/hooks/tenants/finalize", s.hook("tenant", "finalize", s.tenantSync))
+	r.Post("/hooks/registries/customize", s.hook("registry", "customize", s.registryCustomize))
+	r.Post("/hooks/registries/sync", s.hook("registry", "sync", s.registrySync))
+	r.NotFound(func(w http.ResponseWriter, req *http.Request) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no hook at %s %s", req.Method, req.URL.Path))
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
+		writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed on %s; hooks are POST", req.Method, req.URL.Path))
+	})
+	return r
+}
+
+// handlerFunc is one hook's logic: body in, answer out.
+type handlerFunc func(ctx context.Context, req *http.Request, body []byte) (answer, error)
+
+// answer is what a handler returns on success.
+type answer struct {
+	body any
+	etag string
+	// notModified: the caller's If-None-Match equals etag, which was computed
+	// from the inputs alone, so nothing was rendered.
+	notModified bool
+}
+
+// UnavailableError is a temporary failure to compute a trustworthy answer
+// (database, Secret, deadline). It becomes a 503: Metacontroller keeps every
+// child and retries with backoff.
+type UnavailableError struct{ Err error }
+
+func (e *UnavailableError) Error() string { return e.Err.Error() }
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+func unavailable(format string, args ...any) error {
+	return &UnavailableError{Err: fmt.Errorf(format, args...)}
+}
+
+func (s *Server) hook(controller, hook string, fn handlerFunc) http.HandlerFunc {
+	inFlight := s.metrics.HookInFlight.WithLabelValues(controller, hook)
+	duration := s.metrics.HookDuration.WithLabelValues(controller, hook)
+	return func(w http.ResponseWriter, req *http.Request) {
+		start := time.Now()
+		inFlight.Inc()
+		code := http.StatusInternalServerError
+		defer func() {
+			if p := recover(); p != nil {
+				// A panic is a bug; it must never become a 200. The request
+				// body is not logged: it may carry a Secret.
+				s.log.Error("panic in hook", "controller", controller, "hook", hook, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				writeError(w, http.StatusInternalServerError, "internal error (see the service log)")
+				code = http.StatusInternalServerError
+			}
+			inFlight.Dec()
+			duration.Observe(time.Since(start).Seconds())
+			s.metrics.HookRequests.WithLabelValues(controller, hook, strconv.Itoa(code)).Inc()
+		}()
+
+		ctx, cancel := context.WithTimeout(req.Context(), s.cfg.HookDeadline)
+		defer cancel()
+		body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, s.cfg.BodyLimit))
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				code = http.StatusRequestEntityTooLarge
+				writeError(w, code, fmt.Sprintf("request body larger than %d bytes (--body-limit)", s.cfg.BodyLimit))
+				return
+			}
+			code = http.StatusBadRequest
+			writeError(w, code, "reading request body: "+err.Error())
+			return
+		}
+		ans, err := fn(ctx, req, body)
+		if err == nil && ctx.Err() != nil {
+			err = &UnavailableError{Err: fmt.Errorf("hook deadline of %s exceeded", s.cfg.HookDeadline)}
+		}
+		if err != nil {
+			code = s.errorCode(err)
+			attrs := []any{"controller", controller, "hook", hook, "code", code, "error", err.Error()}
+			if code >= 500 {
+				s.log.Warn("hook failed; Metacontroller keeps every child and retries", attrs...)
+			} else {
+				s.log.Info("hook request rejected", attrs...)
+			}
+			if code == http.StatusServiceUnavailable {
+				w.Header().Set("Retry-After", strconv.Itoa(int(s.cfg.RetryAfter/time.Second)))
+			}
+			writeError(w, code, err.Error())
+			return
+		}
+		if ans.etag != "" {
+			w.Header().Set("ETag", ans.etag)
+		}
+		if ans.notModified {
+			code = http.StatusNotModified
+			s.metrics.NotModified.WithLabelValues(controller, hook).Inc()
+			w.WriteHeader(code)
+			return
+		}
+		if raw, ok := ans.body.([]byte); ok {
+			w.Header().Set("Content-Type", "application/json")
+			code = http.StatusOK
+			_, _ = w.Write(raw)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		code = http.StatusOK
+		if err := Encode(w, ans.body); err != nil {
+			s.log.Warn("writing hook answer", "controller", controller, "hook", hook, "error", err.Error())
+		}
+	}
+}
+
+func (s *Server) errorCode(err error) int {
+	var dec *DecodeError
+	var un *UnavailableError
+	switch {
+	case errors.As(err, &dec):
+		return http.StatusBadRequest
+	case errors.As(err, &un), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	_ = Encode(w, map[string]string{"error": msg})
+}

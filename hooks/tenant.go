@@ -1,0 +1,140 @@
+package hooks
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"time"
+
+	"github.com/tenant-hooks/tenant-hooks/render"
+	"github.com/tenant-hooks/tenant-hooks/render/object"
+)
+
+var templateTypeKey = object.TypeKey(render.APIVersion, "TenantTemplate")
+
+// tenantCustomize asks Metacontroller for what a Tenant's sync needs besides
+// its children: its TenantTemplate (the Tenant carries row data, not a copy of
+// the template), its Namespace (the long-lived owner of retained children) and
+// objects an earlier Tenant of the same name retained (to report them).
+func (s *Server) tenantCustomize(_ context.Context, _ *http.Request, body []byte) (answer, error) {
+	var req CustomizeRequest
+	if err := DecodeBytes(body, &req); err != nil {
+		return answer{}, err
+	}
+	cs := parseController(req.Controller)
+	return answer{body: CustomizeResponse{RelatedResources: TenantRelated(req.Parent, cs.childResources())}}, nil
+}
+
+// TenantRelated is the customize answer of a Tenant (exported for the CLI
+// and tests).
+func TenantRelated(parent object.Obj, children []ResourceRef) []RelatedRule {
+	ns := object.Namespace(parent)
+	tplNS := object.String(parent, "spec", "templateNamespace")
+	if tplNS == "" {
+		tplNS = ns
+	}
+	rules := []RelatedRule{}
+	if ref := object.String(parent, "spec", "templateRef"); ref != "" && tplNS != "" {
+		rules = append(rules, RelatedRule{APIVersion: render.APIVersion, Resource: "tenanttemplates", Namespace: tplNS, Names: []string{ref}})
+	}
+	if ns != "" {
+		rules = append(rules, RelatedRule{APIVersion: "v1", Resource: "namespaces", Names: []string{ns}})
+	}
+	orphans := &LabelSelector{MatchLabels: map[string]string{render.LabelTenant: object.Name(parent), render.LabelOrphaned: "true"}}
+	for _, c := range children {
+		if c.Resource == "namespaces" {
+			continue
+		}
+		rules = append(rules, RelatedRule{APIVersion: c.APIVersion, Resource: c.Resource, Namespace: ns, LabelSelector: orphans})
+	}
+	return rules
+}
+
+// tenantSync answers sync and finalize of a Tenant or ClusterTenant.
+func (s *Server) tenantSync(ctx context.Context, req *http.Request, body []byte) (answer, error) {
+	etag := etagOf("tenant", body)
+	if match := req.Header.Get("If-None-Match"); match != "" && match == etag {
+		// The tag is only ever handed out for answers that depend on the
+		// request alone (no running readiness timer), so an identical request
+		// has an identical answer: skip decoding and rendering.
+		return answer{etag: etag, notModified: true}, nil
+	}
+	var r CompositeRequest
+	if err := DecodeBytes(body, &r); err != nil {
+		return answer{}, err
+	}
+	if r.Parent == nil {
+		return answer{}, &DecodeError{Err: errMissingParent}
+	}
+	in := TenantInputFrom(&r)
+	start := time.Now()
+	out, err := s.engine.SyncTenant(ctx, in)
+	s.metrics.RenderDuration.WithLabelValues("tenant").Observe(time.Since(start).Seconds())
+	if err != nil {
+		return answer{}, &UnavailableError{Err: err}
+	}
+	for _, st := range object.NestedSlice(out.Status, "resources") {
+		if m, ok := st.(map[string]any); ok && m["reason"] == "RenderError" {
+			s.metrics.RenderErrors.WithLabelValues("tenant").Inc()
+		}
+	}
+	resp := CompositeResponse{Status: out.Status, Children: out.Children, Finalized: out.Finalized}
+	if out.ResyncAfter > 0 {
+		resp.ResyncAfterSeconds = out.ResyncAfter.Seconds()
+	}
+	a := answer{body: resp}
+	if !out.TimeDependent && !r.Finalizing {
+		a.etag = etag
+	}
+	return a, nil
+}
+
+// TenantInputFrom turns a decoded request into the render core's input.
+func TenantInputFrom(r *CompositeRequest) render.TenantInput {
+	in := render.TenantInput{Tenant: r.Parent, Finalizing: r.Finalizing, ChildTypes: map[string]bool{}}
+	if object.Kind(r.Parent) == "ClusterTenant" || object.Namespace(r.Parent) == "" {
+		in.Scope = render.Cluster
+	}
+	for typ, objs := range r.Children {
+		in.ChildTypes[typ] = true
+		for _, k := range sortedObjKeys(objs) {
+			in.Observed = append(in.Observed, objs[k])
+		}
+	}
+	tplName := object.String(r.Parent, "spec", "templateRef")
+	tplNS := object.String(r.Parent, "spec", "templateNamespace")
+	if tplNS == "" {
+		tplNS = object.Namespace(r.Parent)
+	}
+	for typ, objs := range r.Related {
+		for _, k := range sortedObjKeys(objs) {
+			o := objs[k]
+			switch {
+			case typ == templateTypeKey:
+				if object.Name(o) == tplName && object.Namespace(o) == tplNS {
+					in.Template = o
+				}
+			case typ == "Namespace.v1":
+				if object.Name(o) == object.Namespace(r.Parent) {
+					in.Namespace = o
+				}
+			case object.String(o, "metadata", "labels", render.LabelOrphaned) == "true":
+				in.Related = append(in.Related, o)
+			}
+		}
+	}
+	return in
+}
+
+// etagOf tags an answer by exactly what determines it: the hook, the request
+// bytes and the code that renders them (the version).
+func etagOf(hook string, body []byte) string {
+	h := sha256.New()
+	h.Write([]byte(buildID))
+	h.Write([]byte{0})
+	h.Write([]byte(hook))
+	h.Write([]byte{0})
+	h.Write(body)
+	return `"` + hex.EncodeToString(h.Sum(nil)[:16]) + `"`
+}

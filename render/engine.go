@@ -1,0 +1,90 @@
+package render
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/tenant-hooks/tenant-hooks/render/object"
+	"github.com/tenant-hooks/tenant-hooks/render/tmpl"
+)
+
+// Options configure an Engine.
+type Options struct {
+	// Templates configures the template engine (parse cache and limits).
+	Templates tmpl.Options
+	// Now is the clock used only to start and expire readiness timeouts.
+	// Tests and the CLI pin it; nil means time.Now.
+	Now func() time.Time
+	// TemplateCacheSize bounds the parsed-TenantTemplate cache.
+	TemplateCacheSize int
+}
+
+// Engine renders tenants and registries. It is safe for concurrent use; its
+// caches only ever hold values derived from their keys, so they never change
+// an answer.
+type Engine struct {
+	T   *tmpl.Engine
+	now func() time.Time
+
+	mu        sync.Mutex
+	templates map[string]*Template
+	maxTpl    int
+}
+
+// New builds an Engine.
+func New(o Options) *Engine {
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	if o.TemplateCacheSize <= 0 {
+		o.TemplateCacheSize = 1024
+	}
+	return &Engine{T: tmpl.New(o.Templates), now: now, templates: map[string]*Template{}, maxTpl: o.TemplateCacheSize}
+}
+
+// Template parses a TenantTemplate, reusing an earlier parse of the same
+// content. The key is the object's uid and resourceVersion when the API server
+// stamped them (a new resourceVersion for every change), otherwise a hash of
+// the content (CLI, tests).
+func (e *Engine) Template(o object.Obj) (*Template, error) {
+	key := object.UID(o) + "@" + object.String(o, "metadata", "resourceVersion")
+	if key == "@" || object.UID(o) == "" || object.String(o, "metadata", "resourceVersion") == "" {
+		b, _ := json.Marshal(o)
+		sum := sha256.Sum256(b)
+		key = "sha256:" + hex.EncodeToString(sum[:])
+	}
+	e.mu.Lock()
+	t, ok := e.templates[key]
+	e.mu.Unlock()
+	if ok {
+		return t, nil
+	}
+	t, err := ParseTemplate(o)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	if len(e.templates) >= e.maxTpl {
+		// Dropping everything is crude but bounded and rare: templates change
+		// far less often than the cache size.
+		e.templates = map[string]*Template{}
+	}
+	e.templates[key] = t
+	e.mu.Unlock()
+	return t, nil
+}
+
+// withDeadline bounds a whole render. text/template cannot be interrupted, so
+// the template engine polls ctx in its writer and list generators; this is
+// the deadline it polls.
+func withDeadline(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, d)
+}

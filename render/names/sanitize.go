@@ -1,0 +1,95 @@
+package names
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+)
+
+// hashLength is how many hex digits of SHA-256 a changed name carries.
+const hashLength = 8
+
+// Sanitize turns s into an object name of at most max characters: lower
+// case, every character outside [a-z0-9-] replaced by '-', leading and
+// trailing '-' trimmed, "x" if nothing is left. If that differs from s or
+// is longer than max, it is cut short to make room for "-" and 8 hex digits
+// of SHA-256(s), so that different inputs get different names (see the
+// package documentation for the limits of that promise).
+//
+// For 1 <= max <= 63 the result is always a valid RFC 1123 label, and a
+// valid label no longer than max comes back unchanged, which makes Sanitize
+// idempotent. max <= 0 means 63. Below 10 there is no room for both text
+// and hash, and a changed name is the first max digits of the hash.
+func Sanitize(s string, max int) string {
+	if max <= 0 {
+		max = MaxLabelLength
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range strings.ToLower(s) {
+		if r < 0x80 && isDNSChar(byte(r)) {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('-')
+		}
+	}
+	out := strings.Trim(b.String(), "-")
+	if out == "" {
+		out = "x"
+	}
+	if out == s && len(out) <= max {
+		return out
+	}
+	return withHash(out, s, max, "-")
+}
+
+// LabelValue turns s into a valid label value: a valid value comes back
+// unchanged; otherwise every character outside [A-Za-z0-9-_.] becomes '-',
+// characters other than alphanumerics are trimmed from both ends, "x" is
+// used if nothing is left, and the result is cut to make room for "-" and
+// 8 hex digits of SHA-256(s), 63 characters in all.
+func LabelValue(s string) string {
+	if checkLabelValue(s) == "" {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		if r < 0x80 && isLabelValueChar(byte(r)) {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('-')
+		}
+	}
+	out := strings.Trim(b.String(), "-_.")
+	if out == "" {
+		out = "x"
+	}
+	return withHash(out, s, MaxLabelLength, "-_.")
+}
+
+// TenantName is the name of the Tenant for one row uid and one template:
+// Sanitize(uid + "-" + template, 63), so ("acme", "web") stays "acme-web"
+// as upstream named it, while ("Acme Corp", "web") becomes
+// "acme-corp-web-" followed by 8 hex digits.
+func TenantName(uid, template string) string {
+	return Sanitize(uid+"-"+template, MaxLabelLength)
+}
+
+// withHash appends "-" and the hash of orig to text, cutting text short so
+// the whole fits in max. Characters in trim are removed from the cut end
+// again, because truncation can expose one and it must not end up next to
+// the separator or, if text vanishes, at the start.
+func withHash(text, orig string, max int, trim string) string {
+	sum := sha256.Sum256([]byte(orig))
+	h := hex.EncodeToString(sum[:hashLength/2])
+	room := max - len(h) - 1
+	if room <= 0 {
+		return h[:min(len(h), max)]
+	}
+	text = strings.TrimRight(text[:min(len(text), room)], trim)
+	if text == "" {
+		return h
+	}
+	return text + "-" + h
+}

@@ -1,0 +1,170 @@
+package render
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tenant-hooks/tenant-hooks/render/object"
+)
+
+// Annotations the namespace decorator writes on tenant Namespaces.
+const (
+	AnnotationTenantStatus   = Prefix + "tenant-status"
+	AnnotationDefaultsError  = Prefix + "namespace-defaults-error"
+	AnnotationTemplateSource = Prefix + "template"
+)
+
+// NamespaceInput is a DecoratorController call for a Namespace labelled
+// kubernetes-tenants.org/tenant.
+type NamespaceInput struct {
+	Namespace object.Obj
+	// Tenant is the Tenant or ClusterTenant the labels name; nil when gone.
+	Tenant object.Obj
+	// Template is the Tenant's TenantTemplate; nil when gone.
+	Template        object.Obj
+	Observed        []object.Obj
+	AttachmentTypes map[string]bool
+}
+
+// NamespaceOutput is the decorator's answer.
+type NamespaceOutput struct {
+	Attachments []object.Obj
+	Annotations map[string]*string
+}
+
+// SyncNamespace renders the template's namespaceDefaults into a tenant
+// Namespace and summarises the tenant's readiness on it, so that
+// `kubectl get ns -l kubernetes-tenants.org/tenant -L kubernetes-tenants.org/…`
+// shows every tenant's state. Like the tenant sync it never drops an
+// attachment because of an error: the observed one is kept.
+func (e *Engine) SyncNamespace(ctx context.Context, in NamespaceInput) (NamespaceOutput, error) {
+	ns := object.Name(in.Namespace)
+	observedByID := map[string]object.Obj{}
+	keys := make([]string, 0, len(in.Observed))
+	byKey := map[string]object.Obj{}
+	for _, o := range in.Observed {
+		k := childKey(o)
+		keys = append(keys, k)
+		byKey[k] = o
+		if id := object.String(o, "metadata", "labels", LabelResourceID); id != "" {
+			observedByID[id] = o
+		}
+	}
+	sort.Strings(keys)
+	out := NamespaceOutput{Annotations: map[string]*string{}}
+	keepAll := func(problem string) NamespaceOutput {
+		for _, k := range keys {
+			out.Attachments = append(out.Attachments, preserveObserved(byKey[k]))
+		}
+		out.Annotations[AnnotationDefaultsError] = &problem
+		return out
+	}
+	status := tenantSummary(in.Tenant)
+	out.Annotations[AnnotationTenantStatus] = &status
+	if in.Tenant == nil {
+		return keepAll(fmt.Sprintf("Tenant %q not found; namespace defaults are kept as they are", object.String(in.Namespace, "metadata", "labels", LabelTenant))), nil
+	}
+	if in.Template == nil {
+		return keepAll(fmt.Sprintf("TenantTemplate %q not found; namespace defaults are kept as they are", object.String(in.Tenant, "spec", "templateRef"))), nil
+	}
+	tpl, err := e.Template(in.Template)
+	if err != nil {
+		return keepAll(err.Error()), nil
+	}
+	tc := &tenantCtx{
+		e: e, ctx: ctx, in: &TenantInput{Tenant: in.Tenant, ChildTypes: in.AttachmentTypes, Scope: Cluster},
+		tpl: tpl, vars: Vars(in.Tenant, tpl), ns: object.Namespace(in.Tenant), name: object.Name(in.Tenant),
+		uid: object.String(in.Tenant, "spec", "uid"), now: e.now().UTC().Truncate(time.Second), forceNS: ns,
+	}
+	var problems []string
+	for _, r := range tpl.NamespaceDefaults {
+		o, err := tc.render(r)
+		if err != nil {
+			problems = append(problems, err.Error())
+			if prev := observedByID[r.ID]; prev != nil {
+				out.Attachments = append(out.Attachments, preserveObserved(prev))
+			}
+			continue
+		}
+		out.Attachments = append(out.Attachments, o)
+	}
+	if err := ctx.Err(); err != nil {
+		return NamespaceOutput{}, err
+	}
+	if out.Attachments == nil {
+		out.Attachments = []object.Obj{}
+	}
+	sort.SliceStable(out.Attachments, func(i, j int) bool { return childKey(out.Attachments[i]) < childKey(out.Attachments[j]) })
+	if len(problems) > 0 {
+		msg := strings.Join(problems, "; ")
+		out.Annotations[AnnotationDefaultsError] = &msg
+	} else {
+		out.Annotations[AnnotationDefaultsError] = nil
+	}
+	return out, nil
+}
+
+// tenantSummary is one line for a Namespace annotation, e.g.
+// "Ready: 6/6 resources ready" or "NotReady (ResourcesNotReady): 4/6 resources ready".
+func tenantSummary(t object.Obj) string {
+	if t == nil {
+		return "TenantNotFound"
+	}
+	if object.Terminating(t) {
+		return "Terminating"
+	}
+	st := object.Map(t, "status")
+	ready, _ := object.Int64(st, "readyResources")
+	desired, _ := object.Int64(st, "desiredResources")
+	for _, c := range object.NestedSlice(st, "conditions") {
+		m, ok := c.(map[string]any)
+		if !ok || m["type"] != "Ready" {
+			continue
+		}
+		if m["status"] == "True" {
+			return fmt.Sprintf("Ready: %d/%d resources ready", ready, desired)
+		}
+		return fmt.Sprintf("NotReady (%s): %d/%d resources ready", object.String(m, "reason"), ready, desired)
+	}
+	return "Pending: not synced yet"
+}
+
+// AdoptionInput is a DecoratorController call for an object that a deleted
+// Tenant retained (label kubernetes-tenants.org/orphaned=true).
+type AdoptionInput struct {
+	Object object.Obj
+	// Tenant is the live Tenant of the same name in the object's namespace
+	// (nil when none).
+	Tenant object.Obj
+}
+
+// Adopt decides whether a retained object goes back to a re-created Tenant
+// of the same name. Metacontroller adopts an orphan only when its labels
+// match the parent's selector (controller-uid=<parent uid>), and it ignores a
+// create of an object that exists; so a Tenant re-created for a re-activated
+// row would never see its retained child. Relabelling the orphan to the new
+// Tenant's uid lets Metacontroller adopt it, after which the Tenant manages it
+// like any child. Nothing happens while the object still has a controller
+// (its old Tenant is still being torn down) or when no Tenant claims it.
+func Adopt(in AdoptionInput) (labels, annotations map[string]*string) {
+	if in.Tenant == nil || object.Terminating(in.Tenant) || object.UID(in.Tenant) == "" {
+		return nil, nil
+	}
+	for _, ref := range object.NestedSlice(in.Object, "metadata", "ownerReferences") {
+		if m, ok := ref.(map[string]any); ok {
+			if c, _ := m["controller"].(bool); c {
+				return nil, nil
+			}
+		}
+	}
+	if object.String(in.Object, "metadata", "labels", LabelTenant) != object.Name(in.Tenant) {
+		return nil, nil
+	}
+	uid := object.UID(in.Tenant)
+	labels = map[string]*string{LabelControllerUID: &uid, LabelOrphaned: nil}
+	annotations = map[string]*string{AnnotationOrphanedAt: nil, AnnotationOrphanedFrom: nil, AnnotationOrphanedReason: nil}
+	return labels, annotations
+}

@@ -1,0 +1,258 @@
+package sim
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+
+	"github.com/tenant-hooks/tenant-hooks/render"
+	"github.com/tenant-hooks/tenant-hooks/render/object"
+)
+
+// Cluster holds the children of one parent as the API server would.
+type Cluster struct {
+	// ParentUID is the uid stamped into controller-uid labels.
+	ParentUID string
+	// Hold lists resource ids the cluster never makes ready.
+	Hold map[string]bool
+	// Fail lists resource ids the cluster makes fail (a Job fails, a
+	// Deployment exceeds its progress deadline).
+	Fail map[string]bool
+	// NotReady, when true, makes nothing ready (objects only exist).
+	NotReady bool
+
+	objects map[string]object.Obj
+	serial  int
+	// Creates, Updates and Deletes count API writes, like Metacontroller's.
+	Creates, Updates, Deletes int
+}
+
+// New returns an empty cluster.
+func New(parentUID string) *Cluster {
+	return &Cluster{ParentUID: parentUID, objects: map[string]object.Obj{}}
+}
+
+func key(o object.Obj) string {
+	return object.TypeKey(object.APIVersion(o), object.Kind(o)) + "|" + object.ObjKey(object.Namespace(o), object.Name(o))
+}
+
+// Objects returns the cluster's objects sorted by key.
+func (c *Cluster) Objects() []object.Obj {
+	keys := make([]string, 0, len(c.objects))
+	for k := range c.objects {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]object.Obj, len(keys))
+	for i, k := range keys {
+		out[i] = c.objects[k]
+	}
+	return out
+}
+
+// Put adds an object as if someone else had created it.
+func (c *Cluster) Put(o object.Obj) { c.objects[key(o)] = o }
+
+// Delete removes an object as if the API server had finished deleting it.
+func (c *Cluster) Delete(o object.Obj) { delete(c.objects, key(o)) }
+
+// Apply reconciles desired children like Metacontroller's InPlace strategy:
+// deletes first, then creates and updates. Finalized answers are not applied
+// (Metacontroller removes its finalizer first and lets the GC clean up).
+func (c *Cluster) Apply(children []object.Obj) {
+	want := map[string]object.Obj{}
+	for _, o := range children {
+		want[key(o)] = o
+	}
+	for k, o := range c.objects {
+		if !c.owned(o) {
+			continue
+		}
+		if _, ok := want[k]; !ok {
+			if len(object.NestedSlice(o, "metadata", "finalizers")) > 0 {
+				if object.Nested(o, "metadata", "deletionTimestamp") == nil {
+					object.SetNested(o, "2026-01-01T00:00:00Z", "metadata", "deletionTimestamp")
+					c.Deletes++
+				}
+				continue
+			}
+			delete(c.objects, k)
+			c.Deletes++
+		}
+	}
+	for _, k := range sortedKeys(want) {
+		d := want[k]
+		cur, exists := c.objects[k]
+		if exists && !c.owned(cur) {
+			// Metacontroller ignores "already exists" on create.
+			continue
+		}
+		next := object.DeepCopyMap(d)
+		md := object.Map(next, "metadata")
+		labels, _ := md["labels"].(map[string]any)
+		if labels == nil {
+			labels = map[string]any{}
+			md["labels"] = labels
+		}
+		if _, ok := labels[render.LabelControllerUID]; !ok {
+			labels[render.LabelControllerUID] = c.ParentUID
+		}
+		refs, _ := md["ownerReferences"].([]any)
+		md["ownerReferences"] = append([]any{map[string]any{"controller": true, "uid": c.ParentUID}}, refs...)
+		if !exists {
+			c.serial++
+			md["uid"] = "uid-" + strconv.Itoa(c.serial)
+			md["generation"] = json.Number("1")
+			md["resourceVersion"] = strconv.Itoa(c.serial)
+			c.objects[k] = next
+			c.Creates++
+			continue
+		}
+		if sameDesired(cur, next) {
+			continue
+		}
+		gen, _ := object.Int64(cur, "metadata", "generation")
+		md["uid"] = object.UID(cur)
+		md["generation"] = json.Number(strconv.FormatInt(gen+1, 10))
+		c.serial++
+		md["resourceVersion"] = strconv.Itoa(c.serial)
+		if st, ok := cur["status"]; ok {
+			next["status"] = st
+		}
+		c.objects[k] = next
+		c.Updates++
+	}
+}
+
+// owned: the object carries this parent's controller reference.
+func (c *Cluster) owned(o object.Obj) bool {
+	for _, r := range object.NestedSlice(o, "metadata", "ownerReferences") {
+		if m, ok := r.(map[string]any); ok && m["uid"] == c.ParentUID {
+			if ctl, _ := m["controller"].(bool); ctl {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func sameDesired(cur, next object.Obj) bool {
+	a, b := object.StripServerFields(cur), object.StripServerFields(next)
+	return reflect.DeepEqual(normalize(a), normalize(b))
+}
+
+func normalize(o object.Obj) any {
+	b, _ := json.Marshal(o)
+	var v any
+	_ = json.Unmarshal(b, &v)
+	return v
+}
+
+// Settle lets the cluster's controllers run: every owned object that is not
+// held becomes ready by its kind's rules (or fails, if asked to).
+func (c *Cluster) Settle() {
+	if c.NotReady {
+		return
+	}
+	for _, o := range c.objects {
+		id := object.String(o, "metadata", "labels", render.LabelResourceID)
+		if c.Hold[id] {
+			continue
+		}
+		MakeReady(o, c.Fail[id])
+	}
+}
+
+// MakeReady writes the status a healthy (or failed) object of its kind has.
+func MakeReady(o object.Obj, fail bool) {
+	gen, _ := object.Int64(o, "metadata", "generation")
+	num := func(i int64) json.Number { return json.Number(strconv.FormatInt(i, 10)) }
+	replicas := int64(1)
+	if r, ok := object.Int64(o, "spec", "replicas"); ok {
+		replicas = r
+	}
+	switch object.Kind(o) {
+	case "Deployment":
+		st := map[string]any{"observedGeneration": num(gen), "replicas": num(replicas), "updatedReplicas": num(replicas),
+			"availableReplicas": num(replicas), "readyReplicas": num(replicas)}
+		if fail {
+			st["availableReplicas"] = num(0)
+			st["conditions"] = []any{map[string]any{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}}
+		}
+		o["status"] = st
+	case "StatefulSet":
+		o["status"] = map[string]any{"observedGeneration": num(gen), "replicas": num(replicas), "updatedReplicas": num(replicas),
+			"readyReplicas": num(replicas), "availableReplicas": num(replicas), "currentRevision": "r1", "updateRevision": "r1"}
+	case "DaemonSet":
+		o["status"] = map[string]any{"observedGeneration": num(gen), "desiredNumberScheduled": num(1), "numberReady": num(1),
+			"updatedNumberScheduled": num(1), "numberAvailable": num(1)}
+	case "Job":
+		typ := "Complete"
+		if fail {
+			typ = "Failed"
+		}
+		o["status"] = map[string]any{"conditions": []any{map[string]any{"type": typ, "status": "True", "reason": typ}}}
+	case "PersistentVolumeClaim":
+		o["status"] = map[string]any{"phase": "Bound"}
+	case "Namespace":
+		o["status"] = map[string]any{"phase": "Active"}
+	case "Service":
+		if object.String(o, "spec", "type") == "LoadBalancer" {
+			o["status"] = map[string]any{"loadBalancer": map[string]any{"ingress": []any{map[string]any{"ip": "192.0.2.10"}}}}
+		}
+	}
+}
+
+// Round is one hook call and its answer.
+type Round struct {
+	Children  []object.Obj
+	Status    object.Obj
+	Finalized bool
+}
+
+// Converge drives a tenant through rounds until the answer stops changing
+// (or maxRounds). It returns every round's answer; the last one is the
+// fixpoint. The Tenant's status is fed back like Metacontroller's status
+// write, because the status is the hook's only memory.
+func Converge(ctx context.Context, e *render.Engine, in render.TenantInput, c *Cluster, maxRounds int) ([]Round, error) {
+	var rounds []Round
+	var prev []byte
+	tenant := object.DeepCopyMap(in.Tenant)
+	for i := 0; i < maxRounds; i++ {
+		in.Tenant = tenant
+		in.Observed = c.Objects()
+		out, err := e.SyncTenant(ctx, in)
+		if err != nil {
+			return rounds, err
+		}
+		rounds = append(rounds, Round{Children: out.Children, Status: out.Status, Finalized: out.Finalized})
+		if out.Finalized {
+			return rounds, nil
+		}
+		c.Apply(out.Children)
+		c.Settle()
+		tenant["status"] = out.Status
+		cur, _ := json.Marshal(struct {
+			C []object.Obj
+			S object.Obj
+			O []object.Obj
+		}{out.Children, out.Status, c.Objects()})
+		if prev != nil && string(cur) == string(prev) {
+			return rounds, nil
+		}
+		prev = cur
+	}
+	return rounds, fmt.Errorf("no fixpoint after %d rounds", maxRounds)
+}
+
+func sortedKeys(m map[string]object.Obj) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,224 @@
+package tmpl
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"text/template"
+)
+
+// Defaults for the zero Options fields. docs/templates.md explains each value.
+const (
+	DefaultCacheSize        = 4096
+	DefaultMaxOutputBytes   = 256 << 10
+	DefaultMaxTemplateBytes = 64 << 10
+	DefaultMaxListLen       = 10000
+)
+
+// Options configures an Engine. A zero or negative field takes its default.
+type Options struct {
+	CacheSize        int // max parsed templates kept (CLOCK eviction); default 4096
+	MaxOutputBytes   int // output of one Render call, and any single string value; default 256 KiB
+	MaxTemplateBytes int // template source size; default 64 KiB
+	MaxListLen       int // generated lists (until, untilStep, seq, append...), repeat count; default 10000
+}
+
+func (o Options) withDefaults() Options {
+	if o.CacheSize <= 0 {
+		o.CacheSize = DefaultCacheSize
+	}
+	if o.MaxOutputBytes <= 0 {
+		o.MaxOutputBytes = DefaultMaxOutputBytes
+	}
+	if o.MaxTemplateBytes <= 0 {
+		o.MaxTemplateBytes = DefaultMaxTemplateBytes
+	}
+	if o.MaxListLen <= 0 {
+		o.MaxListLen = DefaultMaxListLen
+	}
+	return o
+}
+
+// Engine renders template leaves. It is safe for concurrent use; create one
+// per process and share it.
+type Engine struct {
+	opts  Options
+	fs    *funcSet
+	cache *cache
+	bufs  sync.Pool // *outWriter
+}
+
+// CacheStats reports the parsed-template cache.
+type CacheStats struct {
+	Hits, Misses uint64
+	Size         int
+}
+
+// New returns an Engine. It builds the function map once.
+func New(o Options) *Engine {
+	o = o.withDefaults()
+	lim := limits{
+		maxOut:  o.MaxOutputBytes,
+		maxList: o.MaxListLen,
+		maxIter: rangeBudgetFactor * o.MaxListLen,
+	}
+	return &Engine{opts: o, fs: newFuncSet(lim), cache: newCache(o.CacheSize)}
+}
+
+// Stats returns cache counters. Hits and misses count Render, RenderString
+// and Check calls that needed a parsed template.
+func (e *Engine) Stats() CacheStats { return e.cache.stats() }
+
+// Render renders one string leaf. src without "{{" is returned as is (fast
+// path, no parse). The result is a string or, only when the whole output is
+// one typed marker (asInt, asBool, asFloat, asJson), an int64, bool, float64
+// or JSON value (map[string]any, []any, string, int64, float64, bool, nil).
+//
+// Render honours ctx: rendering stops with an error at the next write, loop
+// iteration or list generator once ctx is done. text/template cannot be
+// interrupted anywhere else, so a single function call runs to completion;
+// callers should render a whole tenant under one deadline.
+//
+// Errors are *Error.
+func (e *Engine) Render(ctx context.Context, src string, vars map[string]any) (any, error) {
+	if !strings.Contains(src, "{{") {
+		return src, nil
+	}
+	return e.renderAny(ctx, src, vars)
+}
+
+func (e *Engine) renderAny(ctx context.Context, src string, vars map[string]any) (any, error) {
+	s, tv, typed, err := e.run(ctx, src, vars)
+	if err != nil {
+		return nil, err
+	}
+	if typed {
+		return tv.v, nil
+	}
+	return s, nil
+}
+
+// RenderString is Render for fields that must be strings (names, labels,
+// annotations): a typed marker is an error.
+func (e *Engine) RenderString(ctx context.Context, src string, vars map[string]any) (string, error) {
+	if !strings.Contains(src, "{{") {
+		return src, nil
+	}
+	s, tv, typed, err := e.run(ctx, src, vars)
+	if err != nil {
+		return "", err
+	}
+	if typed {
+		return "", &Error{Func: tv.fn, Msg: fmt.Sprintf(
+			"%s produces a %T, but this field must be a string", tv.fn, tv.v)}
+	}
+	return s, nil
+}
+
+// Check parses src and applies the static checks (size, removed and refused
+// functions, template calls) without executing it. src without "{{" is valid.
+// Errors are *Error.
+func (e *Engine) Check(src string) error {
+	if !strings.Contains(src, "{{") {
+		return nil
+	}
+	if c := e.compile(src); c.err != nil {
+		return c.err
+	}
+	return nil
+}
+
+// renderState is the per-render state of a template instance.
+type renderState struct {
+	lim   *limits
+	ctx   context.Context
+	done  <-chan struct{}
+	vars  map[string]any
+	vmaps mapSet // maps reachable from vars, computed on first use
+	iters int    // range iterations left
+	typed []typedValue
+}
+
+func (st *renderState) begin(ctx context.Context, vars map[string]any) {
+	st.ctx, st.done, st.vars, st.iters = ctx, ctx.Done(), vars, st.lim.maxIter
+}
+
+// end drops references so a pooled instance retains nothing of the render.
+func (st *renderState) end() {
+	clear(st.typed)
+	st.ctx, st.done, st.vars, st.vmaps, st.typed = nil, nil, nil, nil, st.typed[:0]
+}
+
+// run executes src. typed reports that the whole output was one typed marker,
+// whose value is tv.
+func (e *Engine) run(ctx context.Context, src string, vars map[string]any) (out string, tv typedValue, typed bool, err error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if err := ctx.Err(); err != nil {
+		return "", tv, false, abortErr(err)
+	}
+	c := e.compile(src)
+	if c.err != nil {
+		return "", tv, false, c.err
+	}
+
+	w, _ := e.bufs.Get().(*outWriter)
+	if w == nil {
+		w = &outWriter{buf: make([]byte, 0, 256)}
+	}
+	w.max, w.ctx, w.done = e.opts.MaxOutputBytes, ctx, ctx.Done()
+	defer e.putWriter(w)
+
+	t := c.shared
+	var st *renderState
+	if t == nil {
+		inst := c.get(e.fs)
+		defer c.put(inst)
+		st = &inst.st
+		st.begin(ctx, vars)
+		defer st.end()
+		t = inst.tmpl
+	}
+	if err := execute(t, w, vars); err != nil {
+		if own, ok := err.(*Error); ok { // from the writer: already final
+			return "", tv, false, own
+		}
+		return "", tv, false, execError(err, vars)
+	}
+	out = string(w.buf)
+	if strings.Contains(out, "<no value>") {
+		return "", tv, false, &Error{Msg: `output contains "<no value>": a missing or nil value was printed; use default, get or hasKey`}
+	}
+	if st != nil && len(st.typed) > 0 {
+		tv, typed, err = st.typedResult(out)
+		if err != nil {
+			return "", tv, false, err
+		}
+	}
+	return out, tv, typed, nil
+}
+
+// maxPooledBuf keeps one huge render from pinning its buffer in the pool.
+const maxPooledBuf = 64 << 10
+
+func (e *Engine) putWriter(w *outWriter) {
+	if cap(w.buf) > maxPooledBuf {
+		return
+	}
+	w.buf, w.ctx, w.done = w.buf[:0], nil, nil
+	e.bufs.Put(w)
+}
+
+// execute runs t, turning any panic that escapes text/template (it already
+// converts panics in functions into errors) into an *Error.
+func execute(t *template.Template, w io.Writer, vars map[string]any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &Error{Msg: fmt.Sprintf("internal error while rendering: %v", r)}
+		}
+	}()
+	return t.Execute(w, vars)
+}
