@@ -34,6 +34,7 @@ var (
 	testServerOnce sync.Once
 	testServerVal  *testServer
 	testServerErr  error
+	skipBanner     sync.Once // print the skip message once outside -v too
 )
 
 // mysqlServer returns the shared admin connection, skipping (or, in CI,
@@ -71,6 +72,7 @@ func mysqlServer(tb testing.TB) *testServer {
 		if os.Getenv("CI") != "" {
 			tb.Fatal("CI is set, so the MySQL tests may not be skipped: " + msg)
 		}
+		skipBanner.Do(func() { fmt.Fprintf(os.Stderr, "\n!!!!!!!! %s !!!!!!!!\n\n", msg) })
 		tb.Skip("\n\n!!!!!!!! " + msg + " !!!!!!!!\n")
 	}
 	return testServerVal

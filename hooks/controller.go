@@ -9,7 +9,10 @@ import (
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
 
-var errMissingParent = errors.New(`the request has no "parent" object`)
+var (
+	errMissingParent = errors.New(`the request has no "parent" object`)
+	errMissingObject = errors.New(`the request has no "object"`)
+)
 
 // ResourceRef is a controller's child or attachment type.
 type ResourceRef struct{ APIVersion, Resource string }

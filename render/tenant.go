@@ -491,6 +491,10 @@ func (tc *tenantCtx) render(r *Resource) (object.Obj, error) {
 	if r.CreationPolicy == CreationOnce {
 		ann[AnnotationCreationPolicy] = CreationOnce
 	}
+	if kind == "Namespace" {
+		// The namespace decorator finds the template through this.
+		ann[AnnotationTemplateSource] = object.ObjKey(tc.tpl.Namespace, tc.tpl.Name)
+	}
 	md["annotations"] = toAny(ann)
 
 	if err := tc.place(r, o, md); err != nil {

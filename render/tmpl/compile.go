@@ -126,8 +126,8 @@ func (e *Engine) parse(src string) *compiled {
 //   - removed and refused functions are reported with their line, even in a
 //     branch that would not run, so a template fails the same way for every
 //     row;
-//   - every range body starts with a call to tickFunc, so that loops count
-//     against the iteration budget and notice cancellation;
+//   - every range body starts with an empty text node (iterationMark), so
+//     that loops count against the iteration budget and notice cancellation;
 //   - a printed pipeline whose value is not a known scalar and not a
 //     top-level variable ends with guardFunc (see funcSet.printGuard).
 type walker struct {
@@ -178,8 +178,7 @@ func (w *walker) node(n parse.Node, root bool) {
 		w.pipe(n.Pipe)
 		w.list(n.List, false)
 		w.list(n.ElseList, root)
-		n.List.Nodes = slices.Insert(n.List.Nodes, 0, parse.Node(tick(n.Pos, n.Line)))
-		w.used[tickFunc] = true
+		n.List.Nodes = slices.Insert(n.List.Nodes, 0, parse.Node(iterationMark(n.Pos)))
 	case *parse.TemplateNode:
 		w.fail(n.Pos, &Error{Msg: fmt.Sprintf(
 			"{{ template %q }} is not allowed: a leaf cannot call other templates", n.Name)})
@@ -240,19 +239,9 @@ func call(name string, pos parse.Pos) *parse.CommandNode {
 	}
 }
 
-// tick builds {{ $… := tenantHooksRangeTick }}; a declaration prints nothing.
-// The variable name cannot be written in a template, so it shadows nothing.
-func tick(pos parse.Pos, line int) *parse.ActionNode {
-	return &parse.ActionNode{
-		NodeType: parse.NodeAction,
-		Pos:      pos,
-		Line:     line,
-		Pipe: &parse.PipeNode{
-			NodeType: parse.NodePipe,
-			Pos:      pos,
-			Line:     line,
-			Decl:     []*parse.VariableNode{{NodeType: parse.NodeVariable, Pos: pos, Ident: []string{"$ tick"}}},
-			Cmds:     []*parse.CommandNode{call(tickFunc, pos)},
-		},
-	}
+// iterationMark is an empty text node. text/template writes it (zero bytes)
+// at the start of every range iteration, which lets the output writer count
+// iterations and check the context at a cost of one method call.
+func iterationMark(pos parse.Pos) *parse.TextNode {
+	return &parse.TextNode{NodeType: parse.NodeText, Pos: pos}
 }

@@ -137,12 +137,11 @@ type renderState struct {
 	done  <-chan struct{}
 	vars  map[string]any
 	vmaps mapSet // maps reachable from vars, computed on first use
-	iters int    // range iterations left
 	typed []typedValue
 }
 
 func (st *renderState) begin(ctx context.Context, vars map[string]any) {
-	st.ctx, st.done, st.vars, st.iters = ctx, ctx.Done(), vars, st.lim.maxIter
+	st.ctx, st.done, st.vars = ctx, ctx.Done(), vars
 }
 
 // end drops references so a pooled instance retains nothing of the render.
@@ -170,6 +169,7 @@ func (e *Engine) run(ctx context.Context, src string, vars map[string]any) (out 
 		w = &outWriter{buf: make([]byte, 0, 256)}
 	}
 	w.max, w.ctx, w.done = e.opts.MaxOutputBytes, ctx, ctx.Done()
+	w.iters, w.maxIters = e.fs.lim.maxIter, e.fs.lim.maxIter
 	defer e.putWriter(w)
 
 	t := c.shared

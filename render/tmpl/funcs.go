@@ -110,12 +110,9 @@ func refusal(name string) (*Error, bool) {
 	return nil, false
 }
 
-// Internal function names injected into parse trees (see compile.go). They
-// are not in the parser's map, so a template cannot call them.
-const (
-	tickFunc  = "tenantHooksRangeTick"
-	guardFunc = "tenantHooksPrintGuard"
-)
+// guardFunc is the internal function compile.go appends to printed
+// pipelines. It is not in the parser's map, so a template cannot call it.
+const guardFunc = "tenantHooksPrintGuard"
 
 // builtinNames are text/template's builtins. The parser needs their names.
 var builtinNames = map[string]any{
@@ -630,19 +627,6 @@ func (fs *funcSet) boundResult(name string, fn any) any {
 // addStateful registers the functions that need the render's state.
 func (fs *funcSet) addStateful(sp map[string]any) {
 	lim := fs.lim
-	// Range loops: compile.go inserts a call to tick at the start of every
-	// range body. It enforces the iteration budget and the context; without
-	// it {{ range 1000000000000 }}{{ end }} would run for hours and could not
-	// be interrupted.
-	fs.stateful[tickFunc] = func(st *renderState) any {
-		return func() (string, error) {
-			st.iters--
-			if st.iters < 0 {
-				return "", &Error{Msg: fmt.Sprintf("range loops ran more than %d iterations in total (10 × MaxListLen)", lim.maxIter)}
-			}
-			return "", st.checkCtx()
-		}
-	}
 	// List generators: bounded and cancellable.
 	fs.stateful["until"] = func(st *renderState) any {
 		return func(count int) ([]int, error) {

@@ -27,14 +27,28 @@ const slack = 4
 
 // outWriter is the per-Render output buffer. It enforces MaxOutputBytes and
 // checks the render's context on every write.
+//
+// It also counts range iterations: compile.go puts an empty text node at the
+// start of every range body, so text/template makes one empty write per
+// iteration. (An empty printed value, {{ "" }}, counts too; that is harmless.)
+// Without this, {{ range 1000000000000 }}{{ end }} would run for hours, and
+// nothing could interrupt it.
 type outWriter struct {
-	buf  []byte
-	max  int
-	ctx  context.Context
-	done <-chan struct{}
+	buf      []byte
+	max      int
+	iters    int // range iterations left
+	maxIters int
+	ctx      context.Context
+	done     <-chan struct{}
 }
 
 func (w *outWriter) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		w.iters--
+		if w.iters < 0 {
+			return 0, &Error{Msg: fmt.Sprintf("range loops ran more than %d iterations in total (%d × MaxListLen)", w.maxIters, rangeBudgetFactor)}
+		}
+	}
 	if w.done != nil {
 		select {
 		case <-w.done:

@@ -1,0 +1,128 @@
+package hooks
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tenant-hooks/tenant-hooks/render"
+	"github.com/tenant-hooks/tenant-hooks/render/object"
+)
+
+// namespaceCustomize asks for the Tenant a labelled Namespace belongs to and
+// for its template. Namespaces we create name their template in an
+// annotation; a Namespace labelled by hand gets every template and the sync
+// picks the Tenant's.
+func (s *Server) namespaceCustomize(_ context.Context, _ *http.Request, body []byte) (answer, error) {
+	var req CustomizeRequest
+	if err := DecodeBytes(body, &req); err != nil {
+		return answer{}, err
+	}
+	if req.Parent == nil {
+		return answer{}, &DecodeError{Err: errMissingParent}
+	}
+	return answer{body: CustomizeResponse{RelatedResources: NamespaceRelated(req.Parent)}}, nil
+}
+
+// NamespaceRelated is the customize answer of the namespace decorator.
+func NamespaceRelated(ns object.Obj) []RelatedRule {
+	tenant := object.String(ns, "metadata", "labels", render.LabelTenant)
+	tenantNS := object.String(ns, "metadata", "labels", render.LabelTenantNamespace)
+	rules := []RelatedRule{}
+	if tenant == "" {
+		return rules
+	}
+	if tenantNS != "" {
+		rules = append(rules, RelatedRule{APIVersion: render.APIVersion, Resource: "tenants", Namespace: tenantNS, Names: []string{tenant}})
+	} else {
+		rules = append(rules, RelatedRule{APIVersion: render.APIVersion, Resource: "clustertenants", Names: []string{tenant}})
+	}
+	if ref := object.String(ns, "metadata", "annotations", render.AnnotationTemplateSource); strings.Contains(ref, "/") {
+		tplNS, name, _ := strings.Cut(ref, "/")
+		rules = append(rules, RelatedRule{APIVersion: render.APIVersion, Resource: "tenanttemplates", Namespace: tplNS, Names: []string{name}})
+	} else {
+		rules = append(rules, RelatedRule{APIVersion: render.APIVersion, Resource: "tenanttemplates", LabelSelector: &LabelSelector{}})
+	}
+	return rules
+}
+
+// namespaceSync renders a tenant Namespace's defaults and readiness summary.
+func (s *Server) namespaceSync(ctx context.Context, _ *http.Request, body []byte) (answer, error) {
+	var r DecoratorRequest
+	if err := DecodeBytes(body, &r); err != nil {
+		return answer{}, err
+	}
+	if r.Object == nil {
+		return answer{}, &DecodeError{Err: errMissingObject}
+	}
+	in := render.NamespaceInput{Namespace: r.Object, AttachmentTypes: map[string]bool{}}
+	for typ, objs := range r.Attachments {
+		in.AttachmentTypes[typ] = true
+		for _, k := range sortedObjKeys(objs) {
+			in.Observed = append(in.Observed, objs[k])
+		}
+	}
+	name := object.String(r.Object, "metadata", "labels", render.LabelTenant)
+	for _, kind := range []string{"Tenant", "ClusterTenant"} {
+		for _, k := range sortedObjKeys(r.Related[object.TypeKey(render.APIVersion, kind)]) {
+			if o := r.Related[object.TypeKey(render.APIVersion, kind)][k]; object.Name(o) == name {
+				in.Tenant = o
+			}
+		}
+	}
+	if in.Tenant != nil {
+		tplNS := object.String(in.Tenant, "spec", "templateNamespace")
+		if tplNS == "" {
+			tplNS = object.Namespace(in.Tenant)
+		}
+		in.Template = r.Related[templateTypeKey][object.ObjKey(tplNS, object.String(in.Tenant, "spec", "templateRef"))]
+	}
+	start := time.Now()
+	out, err := s.engine.SyncNamespace(ctx, in)
+	s.metrics.RenderDuration.WithLabelValues("namespace").Observe(time.Since(start).Seconds())
+	if err != nil {
+		return answer{}, &UnavailableError{Err: err}
+	}
+	return answer{body: DecoratorResponse{Attachments: out.Attachments, Annotations: out.Annotations}}, nil
+}
+
+// orphanCustomize asks for the live Tenant of the same name as the one that
+// retained the object.
+func (s *Server) orphanCustomize(_ context.Context, _ *http.Request, body []byte) (answer, error) {
+	var req CustomizeRequest
+	if err := DecodeBytes(body, &req); err != nil {
+		return answer{}, err
+	}
+	if req.Parent == nil {
+		return answer{}, &DecodeError{Err: errMissingParent}
+	}
+	rules := []RelatedRule{}
+	tenant := object.String(req.Parent, "metadata", "labels", render.LabelTenant)
+	if ns := object.Namespace(req.Parent); tenant != "" && ns != "" {
+		rules = append(rules, RelatedRule{APIVersion: render.APIVersion, Resource: "tenants", Namespace: ns, Names: []string{tenant}})
+	}
+	return answer{body: CustomizeResponse{RelatedResources: rules}}, nil
+}
+
+// orphanSync relabels a retained object so that a re-created Tenant of the
+// same name adopts it (render.Adopt explains why this is needed).
+func (s *Server) orphanSync(_ context.Context, _ *http.Request, body []byte) (answer, error) {
+	var r DecoratorRequest
+	if err := DecodeBytes(body, &r); err != nil {
+		return answer{}, err
+	}
+	if r.Object == nil {
+		return answer{}, &DecodeError{Err: errMissingObject}
+	}
+	in := render.AdoptionInput{Object: r.Object}
+	name := object.String(r.Object, "metadata", "labels", render.LabelTenant)
+	if t := r.Related[object.TypeKey(render.APIVersion, "Tenant")][object.ObjKey(object.Namespace(r.Object), name)]; t != nil {
+		in.Tenant = t
+	}
+	labels, annotations := render.Adopt(in)
+	if labels != nil {
+		s.log.Info("re-adopting a retained object", "kind", object.Kind(r.Object), "object", object.ObjKey(object.Namespace(r.Object), object.Name(r.Object)), "tenant", name)
+	}
+	return answer{body: DecoratorResponse{Labels: labels, Annotations: annotations, Attachments: []object.Obj{}}}, nil
+}
