@@ -66,3 +66,12 @@ var buildID = func() string {
 	}
 	return "unknown"
 }()
+
+func sortedTypeKeys(m ObjectMap) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -87,9 +87,10 @@ func (s *Server) namespaceSync(ctx context.Context, _ *http.Request, body []byte
 	return answer{body: DecoratorResponse{Attachments: out.Attachments, Annotations: out.Annotations}}, nil
 }
 
-// orphanCustomize asks for the live Tenant of the same name as the one that
-// retained the object.
-func (s *Server) orphanCustomize(_ context.Context, _ *http.Request, body []byte) (answer, error) {
+// adoptionCustomize asks for the Tenants that may claim an unowned object:
+// the Tenant its retained labels name, and every Tenant or ClusterTenant
+// marked as having Force claims.
+func (s *Server) adoptionCustomize(_ context.Context, _ *http.Request, body []byte) (answer, error) {
 	var req CustomizeRequest
 	if err := DecodeBytes(body, &req); err != nil {
 		return answer{}, err
@@ -97,17 +98,28 @@ func (s *Server) orphanCustomize(_ context.Context, _ *http.Request, body []byte
 	if req.Parent == nil {
 		return answer{}, &DecodeError{Err: errMissingParent}
 	}
-	rules := []RelatedRule{}
-	tenant := object.String(req.Parent, "metadata", "labels", render.LabelTenant)
-	if ns := object.Namespace(req.Parent); tenant != "" && ns != "" {
-		rules = append(rules, RelatedRule{APIVersion: render.APIVersion, Resource: "tenants", Namespace: ns, Names: []string{tenant}})
-	}
-	return answer{body: CustomizeResponse{RelatedResources: rules}}, nil
+	return answer{body: CustomizeResponse{RelatedResources: AdoptionRelated(req.Parent)}}, nil
 }
 
-// orphanSync relabels a retained object so that a re-created Tenant of the
-// same name adopts it (render.Adopt explains why this is needed).
-func (s *Server) orphanSync(_ context.Context, _ *http.Request, body []byte) (answer, error) {
+// AdoptionRelated is the customize answer of the adoption decorators.
+func AdoptionRelated(o object.Obj) []RelatedRule {
+	rules := []RelatedRule{}
+	ns := object.Namespace(o)
+	tenant := object.String(o, "metadata", "labels", render.LabelTenant)
+	force := &LabelSelector{MatchLabels: map[string]string{render.LabelForceClaims: "true"}}
+	if ns != "" {
+		if tenant != "" {
+			rules = append(rules, RelatedRule{APIVersion: render.APIVersion, Resource: "tenants", Namespace: ns, Names: []string{tenant}})
+		}
+		rules = append(rules, RelatedRule{APIVersion: render.APIVersion, Resource: "tenants", Namespace: ns, LabelSelector: force})
+	}
+	rules = append(rules, RelatedRule{APIVersion: render.APIVersion, Resource: "clustertenants", LabelSelector: force})
+	return rules
+}
+
+// adoptionSync relabels an unowned object so that the Tenant that claims it
+// adopts it (render.Adopt explains why this is needed).
+func (s *Server) adoptionSync(_ context.Context, _ *http.Request, body []byte) (answer, error) {
 	var r DecoratorRequest
 	if err := DecodeBytes(body, &r); err != nil {
 		return answer{}, err
@@ -116,13 +128,16 @@ func (s *Server) orphanSync(_ context.Context, _ *http.Request, body []byte) (an
 		return answer{}, &DecodeError{Err: errMissingObject}
 	}
 	in := render.AdoptionInput{Object: r.Object}
-	name := object.String(r.Object, "metadata", "labels", render.LabelTenant)
-	if t := r.Related[object.TypeKey(render.APIVersion, "Tenant")][object.ObjKey(object.Namespace(r.Object), name)]; t != nil {
-		in.Tenant = t
+	for _, kind := range []string{"Tenant", "ClusterTenant"} {
+		objs := r.Related[object.TypeKey(render.APIVersion, kind)]
+		for _, k := range sortedObjKeys(objs) {
+			in.Tenants = append(in.Tenants, objs[k])
+		}
 	}
 	labels, annotations := render.Adopt(in)
 	if labels != nil {
-		s.log.Info("re-adopting a retained object", "kind", object.Kind(r.Object), "object", object.ObjKey(object.Namespace(r.Object), object.Name(r.Object)), "tenant", name)
+		s.log.Info("handing an unowned object to the Tenant that claims it", "kind", object.Kind(r.Object),
+			"object", object.ObjKey(object.Namespace(r.Object), object.Name(r.Object)), "tenant", *labels[render.LabelTenant])
 	}
 	return answer{body: DecoratorResponse{Labels: labels, Annotations: annotations, Attachments: []object.Obj{}}}, nil
 }

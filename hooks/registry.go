@@ -73,7 +73,7 @@ func (s *Server) registrySync(ctx context.Context, _ *http.Request, body []byte)
 		in.Rows = rows
 	}
 	start := time.Now()
-	out := s.engine.SyncRegistry(in)
+	out := s.engine.SyncRegistry(ctx, in)
 	s.metrics.RenderDuration.WithLabelValues("registry").Observe(time.Since(start).Seconds())
 
 	ns, name := object.Namespace(r.Parent), object.Name(r.Parent)

@@ -77,7 +77,12 @@ func TestRegistrySyncFromMySQL(t *testing.T) {
 	require.Equal(t, []string{"acme-web", "acme-worker", "globex-web", "globex-worker"}, tenantNames(t, ans))
 	tenant := child(t, ans, "Tenant", "globex-worker")
 	require.Equal(t, map[string]any{"uid": "globex", "templateRef": "worker", "registryId": "customers",
-		"values": map[string]any{"uid": "globex", "hostOrUrl": "https://app.globex.example", "activate": "1", "planId": "basic"}}, tenant["spec"])
+		"values": map[string]any{"uid": "globex", "hostOrUrl": "https://app.globex.example", "activate": "1", "planId": "basic"},
+		"claims": []any{
+			map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "name": "globex-worker-config"},
+			map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "name": "globex-worker"},
+			map[string]any{"apiVersion": "v1", "kind": "Secret", "name": "globex-worker-token"},
+		}}, tenant["spec"])
 	require.Equal(t, map[string]any{render.LabelRegistry: "customers", render.LabelUID: "globex", render.LabelTemplate: "worker"},
 		object.NestedMap(tenant, "metadata", "labels"))
 	require.NotContains(t, tenant["spec"], "configMaps", "a Tenant carries row data, never a copy of the template")

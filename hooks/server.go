@@ -99,8 +99,8 @@ func (s *Server) Handler() http.Handler {
 	r.Post("/hooks/registries/sync", s.hook("registry", "sync", s.registrySync))
 	r.Post("/hooks/namespaces/customize", s.hook("namespace", "customize", s.namespaceCustomize))
 	r.Post("/hooks/namespaces/sync", s.hook("namespace", "sync", s.namespaceSync))
-	r.Post("/hooks/orphans/customize", s.hook("orphan", "customize", s.orphanCustomize))
-	r.Post("/hooks/orphans/sync", s.hook("orphan", "sync", s.orphanSync))
+	r.Post("/hooks/adoption/customize", s.hook("adoption", "customize", s.adoptionCustomize))
+	r.Post("/hooks/adoption/sync", s.hook("adoption", "sync", s.adoptionSync))
 	r.NotFound(func(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no hook at %s %s", req.Method, req.URL.Path))
 	})

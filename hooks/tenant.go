@@ -2,6 +2,8 @@ package hooks
 
 import (
 	"context"
+	"slices"
+	"sort"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
@@ -42,11 +44,60 @@ func TenantRelated(parent object.Obj, children []ResourceRef) []RelatedRule {
 		rules = append(rules, RelatedRule{APIVersion: "v1", Resource: "namespaces", Names: []string{ns}})
 	}
 	orphans := &LabelSelector{MatchLabels: map[string]string{render.LabelTenant: object.Name(parent), render.LabelOrphaned: "true"}}
+	declared := map[ResourceRef]bool{}
 	for _, c := range children {
+		declared[c] = true
 		if c.Resource == "namespaces" {
 			continue
 		}
 		rules = append(rules, RelatedRule{APIVersion: c.APIVersion, Resource: c.Resource, Namespace: ns, LabelSelector: orphans})
+	}
+	return append(rules, claimRules(parent, declared)...)
+}
+
+// claimRules ask for objects with the names the Tenant's resources will
+// create, so the sync can apply the conflict policy before the first
+// creation. Only declared child types are asked for (Metacontroller can only
+// fetch types it knows, and only those can become children anyway).
+func claimRules(parent object.Obj, declared map[ResourceRef]bool) []RelatedRule {
+	type group struct {
+		ref ResourceRef
+		ns  string
+	}
+	names := map[group][]string{}
+	var order []group
+	for _, c := range object.NestedSlice(parent, "spec", "claims") {
+		m, ok := c.(map[string]any)
+		if !ok {
+			continue
+		}
+		ref := ResourceRef{APIVersion: object.String(m, "apiVersion"), Resource: render.ResourceOf(object.String(m, "kind"))}
+		name := object.String(m, "name")
+		if !declared[ref] || name == "" {
+			continue
+		}
+		ns := object.String(m, "namespace")
+		if ns == "" && ref.Resource != "namespaces" {
+			ns = object.Namespace(parent)
+		}
+		g := group{ref, ns}
+		if _, seen := names[g]; !seen {
+			order = append(order, g)
+		}
+		names[g] = append(names[g], name)
+	}
+	sort.Slice(order, func(i, j int) bool {
+		a, b := order[i], order[j]
+		if a.ref != b.ref {
+			return a.ref.APIVersion+"/"+a.ref.Resource < b.ref.APIVersion+"/"+b.ref.Resource
+		}
+		return a.ns < b.ns
+	})
+	var rules []RelatedRule
+	for _, g := range order {
+		n := names[g]
+		sort.Strings(n)
+		rules = append(rules, RelatedRule{APIVersion: g.ref.APIVersion, Resource: g.ref.Resource, Namespace: g.ns, Names: slices.Compact(n)})
 	}
 	return rules
 }
@@ -96,10 +147,13 @@ func TenantInputFrom(r *CompositeRequest) render.TenantInput {
 	if object.Kind(r.Parent) == "ClusterTenant" || object.Namespace(r.Parent) == "" {
 		in.Scope = render.Cluster
 	}
-	for typ, objs := range r.Children {
+	observed := map[string]bool{}
+	for _, typ := range sortedTypeKeys(r.Children) {
+		objs := r.Children[typ]
 		in.ChildTypes[typ] = true
 		for _, k := range sortedObjKeys(objs) {
 			in.Observed = append(in.Observed, objs[k])
+			observed[typ+"|"+k] = true
 		}
 	}
 	tplName := object.String(r.Parent, "spec", "templateRef")
@@ -107,7 +161,8 @@ func TenantInputFrom(r *CompositeRequest) render.TenantInput {
 	if tplNS == "" {
 		tplNS = object.Namespace(r.Parent)
 	}
-	for typ, objs := range r.Related {
+	for _, typ := range sortedTypeKeys(r.Related) {
+		objs := r.Related[typ]
 		for _, k := range sortedObjKeys(objs) {
 			o := objs[k]
 			switch {
@@ -121,6 +176,8 @@ func TenantInputFrom(r *CompositeRequest) render.TenantInput {
 				}
 			case object.String(o, "metadata", "labels", render.LabelOrphaned) == "true":
 				in.Related = append(in.Related, o)
+			case in.ChildTypes[typ] && !observed[typ+"|"+k]:
+				in.Existing = append(in.Existing, o)
 			}
 		}
 	}

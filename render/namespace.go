@@ -132,27 +132,24 @@ func tenantSummary(t object.Obj) string {
 	return "Pending: not synced yet"
 }
 
-// AdoptionInput is a DecoratorController call for an object that a deleted
-// Tenant retained (label kubernetes-tenants.org/orphaned=true).
+// AdoptionInput is a DecoratorController call for an object that may belong
+// to a Tenant but is not its child: retained by a deleted Tenant of the same
+// name (label kubernetes-tenants.org/orphaned=true), or pre-existing and
+// claimed by a resource with conflictPolicy Force.
 type AdoptionInput struct {
 	Object object.Obj
-	// Tenant is the live Tenant of the same name in the object's namespace
-	// (nil when none).
-	Tenant object.Obj
+	// Tenants are the live Tenants (or ClusterTenants) that may claim it.
+	Tenants []object.Obj
 }
 
-// Adopt decides whether a retained object goes back to a re-created Tenant
-// of the same name. Metacontroller adopts an orphan only when its labels
-// match the parent's selector (controller-uid=<parent uid>), and it ignores a
-// create of an object that exists; so a Tenant re-created for a re-activated
-// row would never see its retained child. Relabelling the orphan to the new
-// Tenant's uid lets Metacontroller adopt it, after which the Tenant manages it
-// like any child. Nothing happens while the object still has a controller
-// (its old Tenant is still being torn down) or when no Tenant claims it.
+// Adopt decides whether an unowned object goes to a Tenant. Metacontroller
+// adopts an orphan only when its labels match the parent's selector
+// (controller-uid=<parent uid>) and ignores a create of an object that
+// exists; so neither a Tenant re-created for a re-activated row nor a Force
+// takeover would ever see the object. Relabelling it lets Metacontroller
+// adopt it, after which the Tenant manages it like any child. Nothing happens
+// to an object that has a controller (never take what another owns).
 func Adopt(in AdoptionInput) (labels, annotations map[string]*string) {
-	if in.Tenant == nil || object.Terminating(in.Tenant) || object.UID(in.Tenant) == "" {
-		return nil, nil
-	}
 	for _, ref := range object.NestedSlice(in.Object, "metadata", "ownerReferences") {
 		if m, ok := ref.(map[string]any); ok {
 			if c, _ := m["controller"].(bool); c {
@@ -160,11 +157,43 @@ func Adopt(in AdoptionInput) (labels, annotations map[string]*string) {
 			}
 		}
 	}
-	if object.String(in.Object, "metadata", "labels", LabelTenant) != object.Name(in.Tenant) {
-		return nil, nil
+	tenants := append([]object.Obj(nil), in.Tenants...)
+	sort.SliceStable(tenants, func(i, j int) bool { return ObjRef(tenants[i]) < ObjRef(tenants[j]) })
+	key := childKey(in.Object)
+	orphanOf := object.String(in.Object, "metadata", "labels", LabelTenant)
+	retained := object.String(in.Object, "metadata", "labels", LabelOrphaned) == "true"
+	for _, t := range tenants {
+		if object.Terminating(t) || object.UID(t) == "" {
+			continue
+		}
+		claimed := false
+		for _, c := range object.NestedSlice(t, "spec", "claims") {
+			m, ok := c.(map[string]any)
+			if !ok {
+				continue
+			}
+			ns := object.String(m, "namespace")
+			if ns == "" && !clusterScoped[object.String(m, "kind")] {
+				ns = object.Namespace(t)
+			}
+			if force, _ := m["force"].(bool); force && claimKeyOf(m, ns) == key {
+				claimed = true
+			}
+		}
+		if retained && orphanOf == object.Name(t) && object.Namespace(t) == object.Namespace(in.Object) {
+			claimed = true
+		}
+		if !claimed {
+			continue
+		}
+		uid, name := object.UID(t), object.Name(t)
+		labels = map[string]*string{LabelControllerUID: &uid, LabelTenant: &name, LabelOrphaned: nil}
+		annotations = map[string]*string{AnnotationOrphanedAt: nil, AnnotationOrphanedFrom: nil, AnnotationOrphanedReason: nil}
+		return labels, annotations
 	}
-	uid := object.UID(in.Tenant)
-	labels = map[string]*string{LabelControllerUID: &uid, LabelOrphaned: nil}
-	annotations = map[string]*string{AnnotationOrphanedAt: nil, AnnotationOrphanedFrom: nil, AnnotationOrphanedReason: nil}
-	return labels, annotations
+	return nil, nil
+}
+
+func claimKeyOf(m map[string]any, ns string) string {
+	return object.TypeKey(object.String(m, "apiVersion"), object.String(m, "kind")) + "|" + object.ObjKey(ns, object.String(m, "name"))
 }

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -214,17 +215,21 @@ type RegistryOutput struct {
 // referencing template × active row, never fewer because of an error (the
 // caller answers non-200 when rows could not be read) and never many fewer
 // without an explicit allowance (the mass-deletion guard).
-func (e *Engine) SyncRegistry(in RegistryInput) RegistryOutput {
+func (e *Engine) SyncRegistry(ctx context.Context, in RegistryInput) RegistryOutput {
 	reg, err := ParseRegistry(in.Registry)
 	if err != nil {
 		return keepTenants(in, reg, "InvalidSpec", err.Error())
 	}
 	var templates []string
+	parsed := map[string]*Template{}
 	for _, t := range in.Templates {
 		if object.String(t, "spec", "registryId") != reg.Name || object.Namespace(t) != reg.TemplateNamespace {
 			continue
 		}
 		templates = append(templates, object.Name(t))
+		if pt, err := e.Template(t); err == nil {
+			parsed[object.Name(t)] = pt
+		}
 	}
 	sort.Strings(templates)
 
@@ -260,9 +265,22 @@ func (e *Engine) SyncRegistry(in RegistryInput) RegistryOutput {
 	}
 	desired := map[string]bool{}
 	children := make([]object.Obj, 0, len(wants))
+	scope := Namespaced
+	if reg.Namespace == "" {
+		scope = Cluster
+	}
 	for i, w := range wants {
 		desired[nameOf[i]] = true
-		children = append(children, reg.tenant(nameOf[i], w.uid, w.template, values[w.uid]))
+		t := reg.tenant(nameOf[i], w.uid, w.template, values[w.uid])
+		if pt := parsed[w.template]; pt != nil {
+			if claims := e.Claims(ctx, pt, t, scope); len(claims) > 0 {
+				t["spec"].(map[string]any)["claims"] = claims
+				if hasForce(claims) {
+					t["metadata"].(map[string]any)["labels"].(map[string]any)[LabelForceClaims] = "true"
+				}
+			}
+		}
+		children = append(children, t)
 	}
 
 	observed := map[string]object.Obj{}

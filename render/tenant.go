@@ -39,7 +39,10 @@ type TenantInput struct {
 	Namespace object.Obj
 	// Related are further related objects: retained children of an earlier
 	// Tenant of the same name (label kubernetes-tenants.org/orphaned=true).
-	Related    []object.Obj
+	Related []object.Obj
+	// Existing are objects with the names this Tenant claims (spec.claims)
+	// that are not its children: the conflict policy decides about them.
+	Existing   []object.Obj
 	Finalizing bool
 	Scope      Scope
 }
@@ -321,6 +324,17 @@ func (tc *tenantCtx) resource(r *Resource) {
 	switch {
 	case observed == nil:
 		st.State, st.Reason, st.Message = StateWaiting, "Creating", "waiting for the object to appear"
+		if other := tc.existing(rendered); other != nil && tc.orphanFor(rendered) == nil {
+			reason, msg, emit := conflict(r, other)
+			st.Reason, st.Message = reason, msg
+			if !emit {
+				// Metacontroller would silently ignore the create; say why.
+				tc.children = tc.children[:len(tc.children)-1]
+				st.State = StateFailed
+				tc.finish(r, st, resState{failed: true})
+				return
+			}
+		}
 		if orphan := tc.orphanFor(rendered); orphan != nil {
 			st.State, st.Reason = StateFailed, "RetainedObjectNotAdopted"
 			st.Message = fmt.Sprintf("%s %s was retained from an earlier Tenant %q and is not managed by this one; "+
@@ -731,6 +745,58 @@ func hasAnchor(o object.Obj) bool {
 		}
 	}
 	return false
+}
+
+// existing finds a pre-existing object that is not this Tenant's child.
+func (tc *tenantCtx) existing(rendered object.Obj) object.Obj {
+	k := childKey(rendered)
+	for _, o := range tc.in.Existing {
+		if childKey(o) == k {
+			return o
+		}
+	}
+	return nil
+}
+
+// conflict applies the conflict policy to an object that exists before this
+// Tenant created it. Nothing is ever taken from another controller; an
+// unowned object is left alone under Stuck and adopted under Force (by the
+// adoption decorator, which gives it this Tenant's selector label so that
+// Metacontroller adopts it).
+func conflict(r *Resource, other object.Obj) (reason, message string, emit bool) {
+	what := fmt.Sprintf("%s %s already exists", object.Kind(other), object.ObjKey(object.Namespace(other), object.Name(other)))
+	for _, ref := range object.NestedSlice(other, "metadata", "ownerReferences") {
+		if m, ok := ref.(map[string]any); ok {
+			if c, _ := m["controller"].(bool); c {
+				return "Conflict", fmt.Sprintf("%s and is controlled by %s %s; tenant-hooks never takes over an object another controller owns (conflictPolicy %s)",
+					what, object.String(m, "kind"), object.String(m, "name"), r.ConflictPolicy), false
+			}
+		}
+	}
+	managers := managersOf(other)
+	if r.ConflictPolicy != ConflictForce {
+		return "Conflict", fmt.Sprintf("%s and is not managed by this Tenant (field managers: %s); conflictPolicy Stuck leaves it alone: delete it, or set conflictPolicy: Force to take it over",
+			what, managers), false
+	}
+	return "AwaitingAdoption", fmt.Sprintf("%s without an owner (field managers: %s); conflictPolicy Force: the adoption decorator labels it so that Metacontroller adopts it into this Tenant", what, managers), true
+}
+
+func managersOf(o object.Obj) string {
+	seen := map[string]bool{}
+	var out []string
+	for _, mf := range object.NestedSlice(o, "metadata", "managedFields") {
+		if m, ok := mf.(map[string]any); ok {
+			if n := object.String(m, "manager"); n != "" && !seen[n] {
+				seen[n] = true
+				out = append(out, n)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return "unknown"
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
 }
 
 // orphanFor finds a retained object of an earlier Tenant that has the name

@@ -172,7 +172,7 @@ func Render(ctx context.Context, docs []object.Obj, rows []map[string]any, names
 		return nil, err
 	}
 	engine := render.New(render.Options{Templates: tmpl.Options{}, Now: cliNow})
-	rout := engine.SyncRegistry(render.RegistryInput{Registry: registry, Templates: templates, Rows: datasource.Evaluate(reg.Mapping, raw)})
+	rout := engine.SyncRegistry(ctx, render.RegistryInput{Registry: registry, Templates: templates, Rows: datasource.Evaluate(reg.Mapping, raw)})
 	res := &RenderResult{Tenants: rout.Children}
 	byName := map[string]object.Obj{}
 	for _, t := range templates {

@@ -53,6 +53,85 @@ func (c *Cluster) Objects() []object.Obj {
 	return out
 }
 
+// Claim does what Metacontroller does before every call: adopt orphans (no
+// controller reference) whose labels match the parent's selector, release
+// owned objects whose labels stopped matching, and return the parent's
+// children.
+func (c *Cluster) Claim() []object.Obj {
+	var out []object.Obj
+	for _, o := range c.Objects() {
+		matches := object.String(o, "metadata", "labels", render.LabelControllerUID) == c.ParentUID
+		switch {
+		case c.owned(o) && !matches:
+			c.dropOwner(o, c.ParentUID)
+		case c.owned(o):
+			out = append(out, o)
+		case matches && controllerOf(o) == "":
+			md := object.Map(o, "metadata")
+			refs, _ := md["ownerReferences"].([]any)
+			md["ownerReferences"] = append([]any{map[string]any{"controller": true, "uid": c.ParentUID}}, refs...)
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// DeleteParent plays the garbage collector after the parent is gone: the
+// parent's references are removed and objects left without any owner are
+// deleted. It returns the objects that survived with another owner.
+func (c *Cluster) DeleteParent() []object.Obj {
+	var kept []object.Obj
+	for k, o := range c.objects {
+		if !c.hasRef(o, c.ParentUID) {
+			continue
+		}
+		c.dropOwner(o, c.ParentUID)
+		if len(object.NestedSlice(o, "metadata", "ownerReferences")) == 0 {
+			delete(c.objects, k)
+			continue
+		}
+		kept = append(kept, o)
+	}
+	return kept
+}
+
+func (c *Cluster) hasRef(o object.Obj, uid string) bool {
+	for _, r := range object.NestedSlice(o, "metadata", "ownerReferences") {
+		if m, ok := r.(map[string]any); ok && m["uid"] == uid {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Cluster) dropOwner(o object.Obj, uid string) {
+	md := object.Map(o, "metadata")
+	var refs []any
+	for _, r := range object.NestedSlice(o, "metadata", "ownerReferences") {
+		if m, ok := r.(map[string]any); ok && m["uid"] == uid {
+			continue
+		}
+		refs = append(refs, r)
+	}
+	if len(refs) == 0 {
+		delete(md, "ownerReferences")
+		return
+	}
+	md["ownerReferences"] = refs
+}
+
+func controllerOf(o object.Obj) string {
+	for _, r := range object.NestedSlice(o, "metadata", "ownerReferences") {
+		if m, ok := r.(map[string]any); ok {
+			if ctl, _ := m["controller"].(bool); ctl {
+				uid, _ := m["uid"].(string)
+				return uid
+			}
+		}
+	}
+	return ""
+}
+
 // Put adds an object as if someone else had created it.
 func (c *Cluster) Put(o object.Obj) { c.objects[key(o)] = o }
 
@@ -100,7 +179,12 @@ func (c *Cluster) Apply(children []object.Obj) {
 		if _, ok := labels[render.LabelControllerUID]; !ok {
 			labels[render.LabelControllerUID] = c.ParentUID
 		}
-		refs, _ := md["ownerReferences"].([]any)
+		var refs []any
+		for _, r := range object.NestedSlice(next, "metadata", "ownerReferences") {
+			if m, ok := r.(map[string]any); ok && m["uid"] != c.ParentUID {
+				refs = append(refs, r)
+			}
+		}
 		md["ownerReferences"] = append([]any{map[string]any{"controller": true, "uid": c.ParentUID}}, refs...)
 		if !exists {
 			c.serial++
@@ -128,16 +212,7 @@ func (c *Cluster) Apply(children []object.Obj) {
 }
 
 // owned: the object carries this parent's controller reference.
-func (c *Cluster) owned(o object.Obj) bool {
-	for _, r := range object.NestedSlice(o, "metadata", "ownerReferences") {
-		if m, ok := r.(map[string]any); ok && m["uid"] == c.ParentUID {
-			if ctl, _ := m["controller"].(bool); ctl {
-				return true
-			}
-		}
-	}
-	return false
-}
+func (c *Cluster) owned(o object.Obj) bool { return controllerOf(o) == c.ParentUID }
 
 func sameDesired(cur, next object.Obj) bool {
 	a, b := object.StripServerFields(cur), object.StripServerFields(next)
@@ -223,7 +298,7 @@ func Converge(ctx context.Context, e *render.Engine, in render.TenantInput, c *C
 	tenant := object.DeepCopyMap(in.Tenant)
 	for i := 0; i < maxRounds; i++ {
 		in.Tenant = tenant
-		in.Observed = c.Objects()
+		in.Observed = c.Claim()
 		out, err := e.SyncTenant(ctx, in)
 		if err != nil {
 			return rounds, err

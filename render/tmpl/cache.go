@@ -33,10 +33,15 @@ type cacheEntry struct {
 	c   *compiled
 }
 
-const maxShards = 16
+// Up to 16 shards of at least 256 entries: fewer, larger shards for small
+// caches keep eviction close to a global CLOCK.
+const (
+	maxShards     = 16
+	minShardEntry = 256
+)
 
 func newCache(size int) *cache {
-	n := min(maxShards, size)
+	n := max(1, min(maxShards, size/minShardEntry))
 	c := &cache{seed: maphash.MakeSeed(), shards: make([]shard, n)}
 	for i := range c.shards {
 		c.shards[i].cap = size / n // floor: the sum never exceeds size

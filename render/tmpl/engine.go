@@ -112,7 +112,7 @@ func (e *Engine) RenderString(ctx context.Context, src string, vars map[string]a
 	}
 	if typed {
 		return "", &Error{Func: tv.fn, Msg: fmt.Sprintf(
-			"%s produces a %T, but this field must be a string", tv.fn, tv.v)}
+			"%s produces a typed value (%T), but this field must be a string", tv.fn, tv.v)}
 	}
 	return s, nil
 }

@@ -132,7 +132,7 @@ func execError(err error, vars map[string]any) *Error {
 					return e
 				}
 			}
-			e.Msg = fmt.Sprintf("missing key %q in {{ %s }}", key, ctx)
+			e.Msg = fmt.Sprintf("missing key %q (near {{ %s }}); use get, dig or hasKey for optional keys", key, ctx)
 			return e
 		}
 	}

@@ -135,6 +135,9 @@ func asInt(v any) (int64, error) {
 }
 
 func floatToInt(fn string, f float64, orig any) (int64, error) {
+	if s, ok := orig.(string); ok {
+		orig = strconv.Quote(s)
+	}
 	if f != math.Trunc(f) || math.IsInf(f, 0) || math.IsNaN(f) {
 		return 0, funcErr(fn, "%v is not an integer", orig)
 	}
@@ -223,7 +226,7 @@ func asJSON(v any, maxOut int) (any, error) {
 		data = x
 	default:
 		if _, ok := sizeOf(v, slack*maxOut); !ok {
-			return nil, funcErr(fn, "value is larger than %d bytes (MaxOutputBytes)", maxOut)
+			return nil, funcErr(fn, "argument is too large to encode (over %d bytes; MaxOutputBytes is %d)", slack*maxOut, maxOut)
 		}
 		b, err := json.Marshal(v)
 		if err != nil {
