@@ -622,8 +622,10 @@ func (tc *tenantCtx) walk(v any, path string) (any, error) {
 		return out, nil
 	case map[string]any:
 		out := make(map[string]any, len(t))
-		for k, e := range t {
-			r, err := tc.walk(e, path+"."+k)
+		// Sorted, so that of two bad fields the same one is reported every
+		// time: the message is part of the status, which must be stable.
+		for _, k := range sortedKeys(t) {
+			r, err := tc.walk(t[k], path+"."+k)
 			if err != nil {
 				return nil, err
 			}

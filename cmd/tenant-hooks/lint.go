@@ -150,7 +150,13 @@ func Lint(files []string, sample map[string]any) ([]string, int) {
 	engine := tmpl.New(tmpl.Options{})
 	regByName := map[string]lintDoc{}
 	for _, d := range registries {
-		regByName[object.Name(d.obj)] = d
+		// A template finds its registry by name among the registries that
+		// read templates from its namespace.
+		tplNS := object.Namespace(d.obj)
+		if tplNS == "" {
+			tplNS = object.String(d.obj, "spec", "templateNamespace")
+		}
+		regByName[tplNS+"/"+object.Name(d.obj)] = d
 		checkFields(d.node, registrySchema, "", func(line int, msg string) { report(d.file, line, "%s", msg) })
 		if _, err := render.ParseRegistry(d.obj); err != nil {
 			for _, p := range err.(*render.SpecError).Problems {
@@ -181,7 +187,7 @@ func Lint(files []string, sample map[string]any) ([]string, int) {
 		// Render for a sample row through the real pipeline: this finds
 		// missing variables, bad names and typed values.
 		row := sample
-		reg, hasReg := regByName[object.String(d.obj, "spec", "registryId")]
+		reg, hasReg := regByName[object.Namespace(d.obj)+"/"+object.String(d.obj, "spec", "registryId")]
 		if row == nil {
 			row = sampleRow(reg.obj, hasReg)
 		}

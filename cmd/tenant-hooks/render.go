@@ -141,7 +141,11 @@ func Render(ctx context.Context, docs []object.Obj, rows []map[string]any, names
 		return nil, fmt.Errorf("no TenantTemplate in the given files")
 	}
 	if registry == nil {
-		registry = syntheticRegistry(templates[0], rows, namespace)
+		ns := object.Namespace(templates[0])
+		if ns == "" {
+			ns = namespace
+		}
+		registry = syntheticRegistry(templates[0], rows, ns)
 	}
 	if object.Namespace(registry) == "" && object.Kind(registry) == "TenantRegistry" {
 		object.SetNested(registry, namespace, "metadata", "namespace")
@@ -174,6 +178,13 @@ func Render(ctx context.Context, docs []object.Obj, rows []map[string]any, names
 	engine := render.New(render.Options{Templates: tmpl.Options{}, Now: cliNow})
 	rout := engine.SyncRegistry(ctx, render.RegistryInput{Registry: registry, Templates: templates, Rows: datasource.Evaluate(reg.Mapping, raw)})
 	res := &RenderResult{Tenants: rout.Children}
+	if len(rout.Children) == 0 {
+		for _, c := range object.NestedSlice(rout.Status, "conditions") {
+			if m, _ := c.(map[string]any); m["type"] == "Ready" {
+				res.Problems = append(res.Problems, fmt.Sprintf("registry %s produced no Tenants: %s", object.Name(registry), object.String(m, "message")))
+			}
+		}
+	}
 	byName := map[string]object.Obj{}
 	for _, t := range templates {
 		byName[object.Name(t)] = t

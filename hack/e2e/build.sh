@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the binaries the e2e checks need — etcd and kube-apiserver + kubectl — from their public sources on
-# the Go module proxy, and caches them keyed by version so that only the first run on a machine pays the build
-# (≈ 7 min and ≈ 3 GB of memory for kube-apiserver on 2 cores).
+# Builds the binaries the e2e checks need — etcd, kube-apiserver + kubectl, and promql-check (Prometheus' PromQL
+# parser) — from their public sources on the Go module proxy, and caches them keyed by version so that only the
+# first run on a machine pays the build (≈ 7 min and ≈ 3 GB of memory for kube-apiserver on 2 cores).
+# kube-controller-manager is not needed: the checks use server-side dry runs and direct reads, no GC.
 #
 #   hack/e2e/build.sh            # build what is missing, print the cache directory
 #

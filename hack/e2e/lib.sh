@@ -21,7 +21,7 @@ e2e_gen_certs() {
   local d="$1"
   mkdir -p "$d"
   (
-    cd "$d"
+    cd "$d" || exit 1
     openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 2 -subj "/CN=tenant-hooks-e2e-ca" \
       -keyout ca.key -out ca.crt 2>/dev/null
     cat > serving.ext <<EXT
@@ -158,7 +158,7 @@ e2e_stop() {
     if kill -0 "$pid" 2>/dev/null; then
       kill -TERM "$pid" 2>/dev/null || true
       for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-      kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+      if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
       wait "$pid" 2>/dev/null || true
     fi
     rm -f "$pidfile"

@@ -11,7 +11,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$here/../.." && pwd)"
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR
 source "$here/lib.sh"
 TESTDATA="$here/testdata"
 YAMLUTIL=(python3 "$here/yamlutil.py")
@@ -184,7 +184,7 @@ PY
   while IFS= read -r -d '' f; do files+=("$f"); done < <(find "$dir" -type f \( -name '*.yaml' -o -name '*.yml' \) -print0 | sort -z)
   local applied=0 skipped=0 failed=0 expected=0
   for f in "${files[@]}"; do
-    local rel="${f#"$REPO"/}" docs
+    local rel="${f#"$REPO"/}" docs out
     docs="$("${YAMLUTIL[@]}" docs "$f")" || { echo "FAIL $rel: not parseable YAML"; failed=$((failed + 1)); continue; }
     local is_expected=0
     [[ "$rel" == examples/*/expected/* ]] && is_expected=1
@@ -224,7 +224,9 @@ PY
       echo "ok   $rel ($(wc -l <<<"$docs") objects${nsargs[1]:+ in ${nsargs[1]}})"
     else
       failed=$((failed + 1))
-      echo "FAIL $rel:"; sed 's/^/       /' <<<"$out"
+      echo "FAIL $rel:"
+      # shellcheck disable=SC2001
+      sed 's/^/       /' <<<"$out"
     fi
   done
   echo "${#files[@]} files under examples/: $applied passed server dry-run ($expected of them rendered expected/ children), $skipped skipped, $failed failed"
@@ -278,7 +280,7 @@ check_defaults_validation() {
   k create -f "$TESTDATA/defaults.yaml" >/dev/null
   k get -f "$TESTDATA/defaults.yaml" -o json > "$WORK/defaults.json"
   "${YAMLUTIL[@]}" subset "$TESTDATA/defaults-expected.yaml" "$WORK/defaults.json"
-  local d="$WORK/invalid" count f bad=0
+  local d="$WORK/invalid" count f out bad=0
   mkdir -p "$d"
   count="$(split_docs "$TESTDATA/invalid.yaml" "$d")"
   for f in "$d"/doc-*.yaml; do

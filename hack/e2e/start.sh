@@ -8,7 +8,7 @@
 # Needs the binaries from hack/e2e/build.sh (cached). Prints only the export lines on stdout.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR
 source "$here/lib.sh"
 
 dir="${1:-$(mktemp -d "${TMPDIR:-/tmp}/tenant-hooks-e2e.XXXXXX")}"

@@ -3,7 +3,7 @@
 #   hack/e2e/stop.sh [state dir]     (default: $TENANT_HOOKS_E2E_DIR)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR
 source "$here/lib.sh"
 
 dir="${1:-${TENANT_HOOKS_E2E_DIR:-}}"

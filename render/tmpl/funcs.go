@@ -80,7 +80,7 @@ var refusedFuncs = map[string]string{
 // Deterministic Sprig functions that were checked and are kept:
 //
 //   - date, dateInZone, date_in_zone, htmlDate, htmlDateInZone: kept but
-//     wrapped (see dateInZone below): Sprig formats time.Now() when the
+//     wrapped (see formatDate below): Sprig formats time.Now() when the
 //     argument is not a time or Unix seconds, and "Local" is the service's
 //     TZ. toDate and mustToDate parse in time.Local: wrapped to use UTC.
 //   - durationRound: wrapped, because for a time argument it computes
@@ -89,7 +89,8 @@ var refusedFuncs = map[string]string{
 //     arguments.
 //   - derivePassword (scrypt), decryptAES, buildCustomCert, sha*sum,
 //     adler32sum: pure. derivePassword costs ~30 MiB and tens of milliseconds
-//     per call; loops over it are cut off by the deadline.
+//     per call; a loop over it stops at the deadline (checked every
+//     iteration).
 //   - base, dir, clean, ext, isAbs, osBase, osClean, osDir, osExt, osIsAbs:
 //     string operations on paths; nothing touches the file system. Sprig has
 //     no file-reading function (no readFile, include, tpl).
@@ -134,7 +135,7 @@ type funcSet struct {
 	// plain functions are shared by all templates.
 	plain map[string]any
 	// stateful functions are created per template instance and bound to its
-	// renderState (context, typed values, iteration budget, variables).
+	// renderState (context, typed values, variables).
 	stateful map[string]func(*renderState) any
 	// parse holds every name a template may use, for the parser.
 	parse map[string]any

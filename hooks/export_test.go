@@ -1,0 +1,19 @@
+package hooks
+
+import (
+	"context"
+	"net/http"
+)
+
+// PanickingHook returns a hook, wrapped exactly like the real ones, whose
+// handler reads the request body and then panics with v. No real handler has
+// a path that panics (FuzzHookHTTP looks for one), so the tests of the panic
+// recovery need this. It exists only in test binaries (export_test.go).
+func (s *Server) PanickingHook(v any) http.Handler {
+	return s.hook("test", "panic", func(_ context.Context, _ *http.Request, body []byte) (answer, error) {
+		if len(body) >= 0 {
+			panic(v)
+		}
+		return answer{}, nil
+	})
+}
