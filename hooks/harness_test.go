@@ -85,7 +85,7 @@ func hookRoutes(t testing.TB) []hookRoute {
 	require.True(t, ok, "the router is not a chi router any more; update hookRoutes")
 	var out []hookRoute
 	require.NoError(t, chi.Walk(routes, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
-		if method != http.MethodPost {
+		if method != http.MethodPost || !strings.HasPrefix(route, "/hooks/") {
 			return nil
 		}
 		parts := strings.Split(strings.Trim(route, "/"), "/")
@@ -151,16 +151,16 @@ func newHarness(t testing.TB, opts datasource.PoolOptions, cfg hooks.Config, rop
 	return &harness{testServer: &testServer{Server: ts, reg: reg, logs: logs}, srv: srv}
 }
 
-// rawPost posts body and returns the status, headers and raw answer.
-func rawPost(t testing.TB, ts *testServer, path string, body []byte) (int, http.Header, []byte) {
+// secPost posts body and returns the status, headers and raw answer.
+func secPost(t testing.TB, ts *testServer, path string, body []byte) (int, http.Header, []byte) {
 	t.Helper()
 	resp, err := ts.Client().Post(ts.URL+path, "application/json", bytes.NewReader(body))
 	require.NoError(t, err)
 	return resp.StatusCode, resp.Header, readAll(t, resp)
 }
 
-// mutate decodes a JSON request, applies f and encodes it again.
-func mutate(t testing.TB, body []byte, f func(req map[string]any)) []byte {
+// editJSON decodes a JSON request, applies f and encodes it again.
+func editJSON(t testing.TB, body []byte, f func(req map[string]any)) []byte {
 	t.Helper()
 	var req map[string]any
 	require.NoError(t, json.Unmarshal(body, &req))
@@ -186,7 +186,7 @@ func listKey(path string) string {
 // replaced by resources.
 func tenantRequest(t testing.TB, resources map[string][]any) []byte {
 	t.Helper()
-	return mutate(t, fixture(t, "tenant-sync-round3-all-observed.json"), func(req map[string]any) {
+	return editJSON(t, fixture(t, "tenant-sync-round3-all-observed.json"), func(req map[string]any) {
 		tpl := object.NestedMap(req, "related", object.TypeKey(render.APIVersion, "TenantTemplate"), "acme/web")
 		require.NotNil(t, tpl)
 		spec := object.Map(tpl, "spec")

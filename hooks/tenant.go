@@ -2,11 +2,11 @@ package hooks
 
 import (
 	"context"
-	"slices"
-	"sort"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"slices"
+	"sort"
 	"time"
 
 	"github.com/tenant-hooks/tenant-hooks/render"
@@ -23,6 +23,9 @@ func (s *Server) tenantCustomize(_ context.Context, _ *http.Request, body []byte
 	var req CustomizeRequest
 	if err := DecodeBytes(body, &req); err != nil {
 		return answer{}, err
+	}
+	if req.Parent == nil {
+		return answer{}, &DecodeError{Err: errMissingParent}
 	}
 	cs := parseController(req.Controller)
 	return answer{body: CustomizeResponse{RelatedResources: TenantRelated(req.Parent, cs.childResources())}}, nil

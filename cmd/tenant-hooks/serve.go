@@ -62,6 +62,9 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 func serve(args []string, stdout, stderr io.Writer) int {
 	fs, c := serveFlags(stderr)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if err := envDefaults(fs); err != nil {
@@ -165,4 +168,3 @@ func parseSize(s string) (int64, error) {
 	}
 	return n * mult, nil
 }
-
