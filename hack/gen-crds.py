@@ -276,6 +276,10 @@ def template_spec():
     props = {"registryId": string("Name of the TenantRegistry (or ClusterTenantRegistry) that uses this template.")}
     for name in RESOURCE_LISTS:
         props[name] = array(tresource())
+    props["namespaceDefaults"] = array(
+        tresource(),
+        "Objects the namespace decorator adds to every tenant Namespace of this template (ResourceQuota, "
+        "LimitRange, NetworkPolicy); rendered with the tenant's variables; no dependIds.")
     return obj("Desired state.", props, ["registryId"])
 
 
@@ -297,6 +301,16 @@ def tenant_spec(cluster):
         "templateRef": string("Name of the TenantTemplate."),
         "registryId": string("Name of the registry that wrote this Tenant."),
         "values": string_map("Template variables: uid, hostOrUrl, activate and every extra mapping, as read."),
+        "claims": array(
+            obj(None, {
+                "apiVersion": string(),
+                "kind": string(),
+                "name": string(),
+                "namespace": string("Set for namespaced objects of a cluster-scoped tenant."),
+                "force": boolean("The resource has conflictPolicy Force: an existing object may be taken over."),
+            }, x_kubernetes_preserve_unknown_fields=True),
+            "Objects this tenant's resources will create, written by the registry hook so the tenant's customize "
+            "hook can ask for pre-existing objects of those names (conflict detection, adoption)."),
     }
     req = ["uid", "templateRef"]
     if cluster:

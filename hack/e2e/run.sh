@@ -138,7 +138,7 @@ check_kustomization() {
   local cc dc
   cc="$(k get compositecontrollers -o name | wc -l)"
   dc="$(k get decoratorcontrollers -o name | wc -l)"
-  [[ "$cc" == 4 && "$dc" == 1 ]] || { echo "want 4 CompositeControllers and 1 DecoratorController, got $cc and $dc"; return 1; }
+  [[ "$cc" == 4 && "$dc" == 2 ]] || { echo "want 4 CompositeControllers and 2 DecoratorControllers, got $cc and $dc"; return 1; }
   k -n tenant-hooks get deployment/tenant-hooks service/tenant-hooks pdb/tenant-hooks serviceaccount/tenant-hooks
   # Stored controllers keep every hook as written (nothing pruned by Metacontroller's schema).
   local hooks
@@ -153,7 +153,7 @@ for c in json.load(sys.stdin)["items"]:
         assert w["timeout"] == "10s" and w["path"].startswith("/hooks/"), w
         n += 1
 print(n)')"
-  echo "4 CompositeControllers, 1 DecoratorController, $hooks hooks stored as written"
+  echo "4 CompositeControllers, 2 DecoratorControllers, $hooks hooks stored as written"
 }
 
 check_examples() {
@@ -320,7 +320,7 @@ spec:
 YAML
   # kustomize wants a relative path to a component.
   local rel
-  rel="$(python3 -c 'import os,sys; print(os.path.relpath(sys.argv[1], sys.argv[2]))' "$REPO/deploy/metacontroller" "$d")"
+  rel="$(python3 -c 'import os,sys; print(os.path.relpath(sys.argv[1], sys.argv[2]))' "$REPO/deploy/metacontroller/tuning" "$d")"
   cat > "$d/kustomization.yaml" <<YAML
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
@@ -338,6 +338,21 @@ YAML
   done
   ensure_ns metacontroller
   k apply --dry-run=server -f "$d/out.yaml"
+}
+
+check_adoption_component() {
+  local d="$WORK/adoption-overlay" rel
+  mkdir -p "$d"
+  rel="$(python3 -c 'import os,sys; print(os.path.relpath(sys.argv[1], sys.argv[2]))' "$REPO/deploy" "$d")"
+  cat > "$d/kustomization.yaml" <<YAML
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources: [$rel]
+components: [$rel/adoption]
+YAML
+  k apply --dry-run=server -k "$d" 2> >(grep -v 'last-applied-configuration annotation' >&2) \
+    | grep -E 'decoratorcontroller|compositecontroller'
+  k kustomize "$d" | grep -q 'name: tenant-force-adoption'
 }
 
 check_monitoring() {
@@ -382,7 +397,8 @@ check "examples/**/*.yaml and examples/*/expected/*.yaml pass server dry-run" ch
 check "round-trip: every spec field of docs/api.md survives create + get" check_roundtrip
 check "status subresource keeps observedGeneration and every status field" check_status
 check "defaults are applied and invalid objects rejected (v1.0 validation)" check_defaults_validation
-check "deploy/metacontroller component patches Metacontroller's StatefulSet" check_metacontroller_component
+check "deploy/metacontroller/tuning patches Metacontroller's StatefulSet" check_metacontroller_component
+check "deploy/adoption component on top of the base passes server dry-run" check_adoption_component
 check "deploy/monitoring renders and its PromQL parses" check_monitoring
 
 if ((FAILED > 0)); then

@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -213,6 +214,56 @@ func controllerFor(kind string) string {
 	return "kube-controller-manager"
 }
 
+// ServerDefaults adds the fields the API server defaults on the kinds of the
+// examples, as an observed object carries them.
+func ServerDefaults(o object.Obj) {
+	setDefault := func(m map[string]any, k string, v any) {
+		if m == nil {
+			return
+		}
+		if _, ok := m[k]; !ok {
+			m[k] = v
+		}
+	}
+	spec := object.Map(o, "spec")
+	switch object.Kind(o) {
+	case "Deployment":
+		setDefault(spec, "progressDeadlineSeconds", json.Number("600"))
+		setDefault(spec, "revisionHistoryLimit", json.Number("10"))
+		setDefault(spec, "strategy", map[string]any{"type": "RollingUpdate", "rollingUpdate": map[string]any{"maxSurge": "25%", "maxUnavailable": "25%"}})
+		pod := object.NestedMap(o, "spec", "template", "spec")
+		setDefault(pod, "dnsPolicy", "ClusterFirst")
+		setDefault(pod, "restartPolicy", "Always")
+		setDefault(pod, "schedulerName", "default-scheduler")
+		setDefault(pod, "securityContext", map[string]any{})
+		setDefault(pod, "terminationGracePeriodSeconds", json.Number("30"))
+		for _, c := range object.NestedSlice(pod, "containers") {
+			cm, _ := c.(map[string]any)
+			setDefault(cm, "imagePullPolicy", "IfNotPresent")
+			setDefault(cm, "terminationMessagePath", "/dev/termination-log")
+			setDefault(cm, "terminationMessagePolicy", "File")
+			for _, p := range object.NestedSlice(cm, "ports") {
+				setDefault(p.(map[string]any), "protocol", "TCP")
+			}
+		}
+	case "Service":
+		ip := "10.96.0." + strconv.Itoa(10+len(object.Name(o))%200)
+		setDefault(spec, "clusterIP", ip)
+		setDefault(spec, "clusterIPs", []any{ip})
+		setDefault(spec, "internalTrafficPolicy", "Cluster")
+		setDefault(spec, "ipFamilies", []any{"IPv4"})
+		setDefault(spec, "ipFamilyPolicy", "SingleStack")
+		setDefault(spec, "sessionAffinity", "None")
+		setDefault(spec, "type", "ClusterIP")
+		for _, p := range object.NestedSlice(spec, "ports") {
+			setDefault(p.(map[string]any), "protocol", "TCP")
+		}
+		setDefault(o, "status", map[string]any{"loadBalancer": map[string]any{}})
+	case "Ingress":
+		setDefault(o, "status", map[string]any{"loadBalancer": map[string]any{}})
+	}
+}
+
 // deploymentStatus is what the deployment controller reports once the
 // rollout finished (as in tenant-sync-deployment-available.json).
 func deploymentStatus(o object.Obj) map[string]any {
@@ -231,7 +282,7 @@ func deploymentStatus(o object.Obj) map[string]any {
 				"reason": "MinimumReplicasAvailable", "status": "True", "type": "Available"},
 			map[string]any{"lastTransitionTime": ts, "lastUpdateTime": ts,
 				"message": fmt.Sprintf("ReplicaSet %q has successfully progressed.", object.Name(o)+"-77884b58b6"),
-				"reason": "NewReplicaSetAvailable", "status": "True", "type": "Progressing"},
+				"reason":  "NewReplicaSetAvailable", "status": "True", "type": "Progressing"},
 		},
 	}
 }
@@ -244,9 +295,7 @@ func deploymentStatus(o object.Obj) map[string]any {
 func StampTemplate(t object.Obj, namespace string) object.Obj {
 	t = object.DeepCopyMap(t)
 	md := object.Map(t, "metadata")
-	if object.Namespace(t) == "" {
-		md["namespace"] = namespace
-	}
+	md["namespace"] = namespace
 	spec := object.DeepCopyMap(object.Map(t, "spec"))
 	applied := map[string]any{"apiVersion": t["apiVersion"], "kind": t["kind"], "metadata": map[string]any{"name": md["name"], "namespace": md["namespace"]}, "spec": spec}
 	md["uid"] = fakeUID("TenantTemplate", object.Namespace(t), object.Name(t))
@@ -505,6 +554,7 @@ func (s *TenantState) Request() []byte {
 			}
 		}
 		obs := Observe(desired, s.Tenant, i, status)
+		ServerDefaults(obs)
 		object.SetNested(obs, o["metadata"].(map[string]any)["generation"], "metadata", "generation")
 		m[object.ObjKey(object.Namespace(o), object.Name(o))] = obs
 	}
@@ -591,4 +641,125 @@ func (s *TenantState) Converge(hook Hook, maxRounds int) (calls int, hookTime ti
 		s.Apply(&ans)
 	}
 	return calls, hookTime, fmt.Errorf("tenant %s: no fixpoint after %d rounds", object.Name(s.Tenant), maxRounds)
+}
+
+// ---------------------------------------------------------------------------
+// Set-ups shared by the benchmarks and tools
+
+// RepoRoot finds the module root from the working directory.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("go.mod not found above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// Namespace is where the generated registry, templates and Tenants live.
+const Namespace = "saas"
+
+// BasicTemplate is examples/basic-webapp/template.yaml, stamped.
+func BasicTemplate() (object.Obj, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	objs, err := ReadObjects(filepath.Join(root, "examples", "basic-webapp", "template.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range objs {
+		if object.Kind(o) == "TenantTemplate" {
+			return StampTemplate(o, Namespace), nil
+		}
+	}
+	return nil, fmt.Errorf("examples/basic-webapp/template.yaml has no TenantTemplate")
+}
+
+// Templates returns the templates of a named set: "basic" (6 resources),
+// "basic30" (the basic example replicated to 30 resources) or "multi"
+// (examples/multi-template: 2 templates).
+func Templates(set string) ([]object.Obj, error) {
+	switch set {
+	case "basic":
+		t, err := BasicTemplate()
+		if err != nil {
+			return nil, err
+		}
+		return []object.Obj{t}, nil
+	case "basic30":
+		t, err := BasicTemplate()
+		if err != nil {
+			return nil, err
+		}
+		return []object.Obj{StampTemplate(Replicate(t, "web30", 5), Namespace)}, nil
+	case "multi":
+		root, err := RepoRoot()
+		if err != nil {
+			return nil, err
+		}
+		objs, err := ReadObjects(filepath.Join(root, "examples", "multi-template", "templates.yaml"))
+		if err != nil {
+			return nil, err
+		}
+		var out []object.Obj
+		for _, o := range objs {
+			if object.Kind(o) == "TenantTemplate" {
+				object.SetNested(o, "customers", "spec", "registryId")
+				out = append(out, StampTemplate(o, Namespace))
+			}
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("unknown template set %q (basic, basic30, multi)", set)
+}
+
+// TenantStates prepares one TenantState per row × template, as the registry
+// hook would create the Tenants.
+func TenantStates(ctx context.Context, e *render.Engine, templates []object.Obj, rows []Row) ([]*TenantState, error) {
+	tenants, reg, err := DesiredTenants(ctx, e, Namespace, templates, rows)
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]object.Obj{}
+	for _, t := range templates {
+		byName[object.Name(t)] = t
+	}
+	out := make([]*TenantState, len(tenants))
+	for i, t := range tenants {
+		tpl := byName[object.String(t, "spec", "templateRef")]
+		if tpl == nil {
+			return nil, fmt.Errorf("tenant %s: no template", object.Name(t))
+		}
+		out[i] = NewTenantState(t, reg, tpl, i)
+	}
+	return out, nil
+}
+
+// SteadyTenantRequest converges the first row's Tenant of a template set
+// through hook and returns the request Metacontroller sends from then on
+// (every child observed and ready, status written back).
+func SteadyTenantRequest(ctx context.Context, e *render.Engine, hook Hook, set string) ([]byte, error) {
+	templates, err := Templates(set)
+	if err != nil {
+		return nil, err
+	}
+	states, err := TenantStates(ctx, e, templates[:1], []Row{RowN(1)})
+	if err != nil {
+		return nil, err
+	}
+	s := states[0]
+	if _, _, err := s.Converge(hook, 20); err != nil {
+		return nil, err
+	}
+	return s.Request(), nil
 }

@@ -1,0 +1,254 @@
+package hooks_test
+
+// Performance benchmarks of the tenant sync hook (docs/performance.md).
+//
+//	go test ./hooks -run '^$' -bench 'TenantSync|JSONFloor' -benchmem
+//
+// BenchmarkTenantSync reports x-json-floor: the hook's server-side time per
+// request (body read, strict decode, render, encode, through the real
+// router) divided by the time encoding/json alone needs to decode the same
+// request bytes into map[string]any and encode the same answer from its
+// generic form, both measured in this process. The target is ≤ 1.5.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/hooks"
+	"github.com/tenant-hooks/tenant-hooks/hooks/steady"
+	"github.com/tenant-hooks/tenant-hooks/render"
+)
+
+// perfCases are the steady-state Tenants measured: the basic example (6
+// resources) and the same replicated to 30 resources.
+var perfCases = []struct{ name, set string }{
+	{"basic-6", "basic"},
+	{"resources-30", "basic30"},
+}
+
+func perfHandler() http.Handler {
+	e := render.New(render.Options{Now: steady.Now})
+	srv := hooks.New(hooks.Config{}, slog.New(slog.DiscardHandler), e, datasource.NewPools(datasource.PoolOptions{}), prometheus.NewRegistry())
+	return srv.Handler()
+}
+
+// perfInput is one case's request, the hook's answer and its ETag.
+type perfInput struct {
+	req, resp []byte
+	etag      string
+}
+
+var (
+	perfInputsMu sync.Mutex
+	perfInputs   = map[string]*perfInput{}
+)
+
+func perfInputFor(tb testing.TB, set string) *perfInput {
+	tb.Helper()
+	perfInputsMu.Lock()
+	defer perfInputsMu.Unlock()
+	if in := perfInputs[set]; in != nil {
+		return in
+	}
+	h := perfHandler()
+	body, err := steady.SteadyTenantRequest(context.Background(), render.New(render.Options{Now: steady.Now}), steady.HandlerHook(h), set)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w := newPerfWriter()
+	if code := perfServe(h, perfRequest(body), w, body, ""); code != http.StatusOK {
+		tb.Fatalf("steady request answered %d: %s", code, w.buf.Bytes())
+	}
+	in := &perfInput{req: body, resp: bytes.Clone(w.buf.Bytes()), etag: w.h.Get("ETag")}
+	if in.etag == "" {
+		tb.Fatal("the steady-state answer has no ETag")
+	}
+	perfInputs[set] = in
+	return in
+}
+
+// perfWriter is a reusable http.ResponseWriter.
+type perfWriter struct {
+	h    http.Header
+	code int
+	buf  bytes.Buffer
+}
+
+func newPerfWriter() *perfWriter          { return &perfWriter{h: http.Header{}} }
+func (w *perfWriter) Header() http.Header { return w.h }
+func (w *perfWriter) WriteHeader(c int) {
+	if w.code == 0 {
+		w.code = c
+	}
+}
+func (w *perfWriter) Write(p []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.buf.Write(p)
+}
+
+func perfRequest(body []byte) *http.Request {
+	req := httptest.NewRequest(http.MethodPost, "/hooks/tenants/sync", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	return req
+}
+
+// perfServe runs one request through the handler, reusing req and w.
+func perfServe(h http.Handler, req *http.Request, w *perfWriter, body []byte, ifNoneMatch string) int {
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	req.ContentLength = int64(len(body))
+	if ifNoneMatch != "" {
+		req.Header.Set("If-None-Match", ifNoneMatch)
+	} else {
+		req.Header.Del("If-None-Match")
+	}
+	clear(w.h)
+	w.code = 0
+	w.buf.Reset()
+	h.ServeHTTP(w, req)
+	return w.code
+}
+
+// jsonFloor is encoding/json alone on the same bytes: decode the request into
+// its generic form and encode the answer from its generic form.
+func jsonFloor(req []byte, respGeneric any) error {
+	var m map[string]any
+	if err := json.Unmarshal(req, &m); err != nil {
+		return err
+	}
+	_, err := json.Marshal(respGeneric)
+	return err
+}
+
+// Measurements shared between benchmarks of one process, so a ratio is
+// always computed against a floor measured in the same run.
+var (
+	perfMeasureMu sync.Mutex
+	perfMeasured  = map[string]time.Duration{}
+)
+
+func perfMeasure(key string, fn func(b *testing.B)) time.Duration {
+	perfMeasureMu.Lock()
+	defer perfMeasureMu.Unlock()
+	if d, ok := perfMeasured[key]; ok {
+		return d
+	}
+	r := testing.Benchmark(fn)
+	d := time.Duration(r.NsPerOp())
+	perfMeasured[key] = d
+	return d
+}
+
+func floorBench(tb testing.TB, set string) func(b *testing.B) {
+	in := perfInputFor(tb, set)
+	var generic any
+	if err := json.Unmarshal(in.resp, &generic); err != nil {
+		tb.Fatal(err)
+	}
+	return func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := jsonFloor(in.req, generic); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+func hookBench(tb testing.TB, set, ifNoneMatch string, want int) func(b *testing.B) {
+	in := perfInputFor(tb, set)
+	return func(b *testing.B) {
+		h := perfHandler()
+		req, w := perfRequest(in.req), newPerfWriter()
+		// Warm the caches once: steady state is what is measured.
+		if code := perfServe(h, req, w, in.req, ""); code != http.StatusOK {
+			b.Fatalf("answered %d", code)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for b.Loop() {
+			if code := perfServe(h, req, w, in.req, ifNoneMatch); code != want {
+				b.Fatalf("answered %d, want %d: %s", code, want, w.buf.Bytes())
+			}
+		}
+	}
+}
+
+// BenchmarkJSONFloor is the reference: encoding/json decoding the request
+// into map[string]any and encoding the answer's generic form.
+func BenchmarkJSONFloor(b *testing.B) {
+	for _, c := range perfCases {
+		b.Run(c.name, func(b *testing.B) {
+			floorBench(b, c.set)(b)
+			in := perfInputFor(b, c.set)
+			b.ReportMetric(float64(len(in.req)), "req-bytes")
+			b.ReportMetric(float64(len(in.resp)), "resp-bytes")
+		})
+	}
+}
+
+// BenchmarkTenantSync is the steady-state tenant sync through the router:
+// read, strict decode, render, encode. x-json-floor is its time over
+// BenchmarkJSONFloor's for the same bytes (target ≤ 1.5).
+func BenchmarkTenantSync(b *testing.B) {
+	for _, c := range perfCases {
+		b.Run(c.name, func(b *testing.B) {
+			floor := perfMeasure("floor/"+c.set, floorBench(b, c.set))
+			hookBench(b, c.set, "", http.StatusOK)(b)
+			per := b.Elapsed() / time.Duration(max(b.N, 1))
+			in := perfInputFor(b, c.set)
+			b.ReportMetric(float64(floor.Nanoseconds()), "floor-ns/op")
+			b.ReportMetric(float64(per)/float64(floor), "x-json-floor")
+			b.ReportMetric(float64(len(in.req)), "req-bytes")
+		})
+	}
+}
+
+// BenchmarkTenantSyncParallel is BenchmarkTenantSync from GOMAXPROCS
+// goroutines: the per-core throughput the sizing in docs/performance.md uses.
+func BenchmarkTenantSyncParallel(b *testing.B) {
+	in := perfInputFor(b, "basic")
+	h := perfHandler()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		req, w := perfRequest(in.req), newPerfWriter()
+		for pb.Next() {
+			if code := perfServe(h, req, w, in.req, ""); code != http.StatusOK {
+				b.Errorf("answered %d", code)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkTenantSyncResync measures what the ETag saves on an unchanged
+// resync: "full" renders and encodes, "not-modified" sends the previous
+// ETag in If-None-Match and gets a 304 (the request is still read and
+// hashed). saving-% and x-faster compare the two, measured in this process.
+func BenchmarkTenantSyncResync(b *testing.B) {
+	for _, c := range perfCases {
+		in := perfInputFor(b, c.set)
+		b.Run(c.name+"/full", func(b *testing.B) {
+			hookBench(b, c.set, "", http.StatusOK)(b)
+		})
+		b.Run(c.name+"/not-modified", func(b *testing.B) {
+			full := perfMeasure("full/"+c.set, hookBench(b, c.set, "", http.StatusOK))
+			hookBench(b, c.set, in.etag, http.StatusNotModified)(b)
+			per := b.Elapsed() / time.Duration(max(b.N, 1))
+			b.ReportMetric(100*(1-float64(per)/float64(full)), "saving-%")
+			b.ReportMetric(float64(full)/float64(per), "x-faster")
+		})
+	}
+}
