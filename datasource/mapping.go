@@ -16,12 +16,17 @@ type Mapping struct {
 }
 
 // Template variable names that Evaluate (uid, hostOrUrl, activate) or the
-// renderer (host) fill in themselves; an extra mapping may not shadow them.
+// renderer (host, registryId, templateRef, tenant, namespace) fill in
+// themselves; an extra mapping may not shadow them.
 var reservedVariables = map[string]bool{
-	"uid":       true,
-	"hostOrUrl": true,
-	"activate":  true,
-	"host":      true,
+	"uid":         true,
+	"hostOrUrl":   true,
+	"activate":    true,
+	"host":        true,
+	"registryId":  true,
+	"templateRef": true,
+	"tenant":      true,
+	"namespace":   true,
 }
 
 // Validate checks that the uid and activate columns are set, that every
@@ -50,7 +55,7 @@ func (m Mapping) Validate() error {
 		case !validTemplateIdentifier(v):
 			errs = append(errs, fmt.Errorf("%s: variable name must match [A-Za-z_][A-Za-z0-9_]*", field))
 		case reservedVariables[v]:
-			errs = append(errs, fmt.Errorf("%s: variable name is reserved (uid, hostOrUrl, activate and host are set by the operator)", field))
+			errs = append(errs, fmt.Errorf("%s: variable name is reserved (uid, hostOrUrl, activate, host, registryId, templateRef, tenant and namespace are set by tenant-hooks)", field))
 		}
 		check(field, m.Extra[v], true)
 	}

@@ -32,6 +32,8 @@ var hookPaths = map[string]bool{
 	"/hooks/tenants/finalize":     true,
 	"/hooks/namespaces/customize": true,
 	"/hooks/namespaces/sync":      true,
+	"/hooks/adoption/customize":   true,
+	"/hooks/adoption/sync":        true,
 }
 
 // tenantChildren is exactly what the tenant controllers declare ("apiVersion resource"). A kind added here
@@ -186,7 +188,7 @@ func TestKustomizationListsEveryBaseFile(t *testing.T) {
 		assert.NoError(t, err, "kustomization.yaml lists %s", f)
 		listed[filepath.Clean(f)] = true
 	}
-	for _, dir := range []string{"crds", "controllers", "service"} {
+	for _, dir := range []string{"crds", "controllers", "service"} { // every file of these directories
 		entries, err := os.ReadDir(dir)
 		require.NoError(t, err)
 		for _, e := range entries {
@@ -197,8 +199,9 @@ func TestKustomizationListsEveryBaseFile(t *testing.T) {
 	}
 	assert.True(t, listed["namespace.yaml"])
 	for _, f := range files {
-		assert.False(t, strings.HasPrefix(f, "monitoring") || strings.HasPrefix(f, "metacontroller"),
-			"%s must stay out of the base (needs other CRDs / patches Metacontroller)", f)
+		for _, optional := range []string{"monitoring", "metacontroller", "adoption"} {
+			assert.False(t, strings.HasPrefix(f, optional), "%s must stay out of the base", f)
+		}
 	}
 }
 
@@ -233,7 +236,9 @@ func TestControllersExist(t *testing.T) {
 		"CompositeController/clustertenantregistry-controller",
 		"CompositeController/tenant-controller",
 		"CompositeController/tenantregistry-controller",
+		"DecoratorController/tenant-force-adoption",
 		"DecoratorController/tenant-namespace-decorator",
+		"DecoratorController/tenant-retained-adoption",
 	}, names)
 }
 
@@ -256,7 +261,7 @@ func TestEveryHook(t *testing.T) {
 			assert.Equal(t, "10s", str(h, "webhook", "timeout"), where)
 		}
 	}
-	assert.Equal(t, 12, n, "hooks in all controllers")
+	assert.Equal(t, 16, n, "hooks in all controllers")
 }
 
 func TestCompositeControllers(t *testing.T) {
@@ -332,6 +337,30 @@ func TestTenantControllers(t *testing.T) {
 	}
 }
 
+// TestAdoptionDecorators: retained objects are offered back for every tenant child kind (in the base); the Force
+// takeover decorator (optional component deploy/adoption) sees every object of the cluster tenant's kinds.
+func TestAdoptionDecorators(t *testing.T) {
+	cs := controllers(t)
+	retained := find(t, cs, "DecoratorController", "tenant-retained-adoption")
+	assert.Equal(t, filepath.Join("controllers", "tenant-retained-adoption.yaml"), retained.file)
+	assert.Equal(t, tenantChildren, resources(list(retained.o, "spec", "resources")))
+	for _, r := range list(retained.o, "spec", "resources") {
+		assert.Equal(t, obj{"kubernetes-tenants.org/orphaned": "true"}, mapOf(r, "labelSelector", "matchLabels"),
+			"%s: only retained objects", str(r, "resource"))
+	}
+	force := find(t, cs, "DecoratorController", "tenant-force-adoption")
+	assert.Equal(t, filepath.Join("adoption", "force-adoption-decorator.yaml"), force.file)
+	want := append([]string{"v1 namespaces"}, tenantChildren...)
+	sort.Strings(want)
+	assert.Equal(t, want, resources(list(force.o, "spec", "resources")))
+	for _, c := range []doc{retained, force} {
+		assert.Empty(t, list(c.o, "spec", "attachments"), c.name())
+		assert.Equal(t, "/hooks/adoption/customize", str(c.o, "spec", "hooks", "customize", "webhook", "path"))
+		assert.Equal(t, "/hooks/adoption/sync", str(c.o, "spec", "hooks", "sync", "webhook", "path"))
+		assert.NotContains(t, mapOf(c.o, "spec", "hooks"), "finalize", c.name())
+	}
+}
+
 func TestRegistryControllers(t *testing.T) {
 	cs := controllers(t)
 	for _, tc := range []struct{ name, parent, child string }{
@@ -393,7 +422,7 @@ func TestTResourceSchema(t *testing.T) {
 	spec := mapOf(list(tpl.o, "spec", "versions")[0], "schema", "openAPIV3Schema", "properties", "spec")
 	lists := []string{"serviceAccounts", "deployments", "statefulSets", "daemonSets", "services", "ingresses",
 		"configMaps", "secrets", "persistentVolumeClaims", "jobs", "cronJobs", "namespaces", "manifests"}
-	for _, l := range lists {
+	for _, l := range append(lists, "namespaceDefaults") {
 		arr := mapOf(spec, "properties", l)
 		require.Equal(t, "array", arr["type"], l)
 		assert.NotContains(t, arr, "x-kubernetes-list-type", "%s: keep a plain list so v1.0 YAML applies", l)
@@ -411,7 +440,8 @@ func TestTResourceSchema(t *testing.T) {
 		assert.Equal(t, float64(1), get(p, "timeoutSeconds", "minimum"))
 		assert.Equal(t, float64(3600), get(p, "timeoutSeconds", "maximum"))
 	}
-	assert.Len(t, mapOf(spec, "properties"), len(lists)+1, "registryId + the lists, nothing else")
+	assert.Contains(t, mapOf(spec, "properties"), "namespaceDefaults")
+	assert.Len(t, mapOf(spec, "properties"), len(lists)+2, "registryId, the lists and namespaceDefaults, nothing else")
 
 	reg := find(t, loadAll(t), "CustomResourceDefinition", "tenantregistries."+group)
 	source := get(list(reg.o, "spec", "versions")[0], "schema", "openAPIV3Schema", "properties", "spec", "properties", "source")

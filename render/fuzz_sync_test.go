@@ -212,6 +212,9 @@ func FuzzSyncTenant(f *testing.F) {
 		in := fuzzInput(src, value, data)
 		kept := map[string]bool{}
 		for _, c := range out.Children {
+			if kept[fuzzKey(c)] {
+				t.Fatalf("child %s appears twice\n%s", fuzzKey(c), first)
+			}
 			kept[fuzzKey(c)] = true
 		}
 		observedByKey := map[string]object.Obj{}

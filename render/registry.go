@@ -136,6 +136,26 @@ func ParseRegistry(o object.Obj) (*Registry, error) {
 		if p, ok := object.Int64(m, "port"); ok {
 			spec.Port = int(p)
 		}
+		// Checked here so that a bad name is a visible spec error in status
+		// (it can never succeed on retry) rather than a 503 loop.
+		if spec.Table != "" {
+			if err := datasource.ValidateTable(spec.Table); err != nil {
+				bad("spec.source.mysql.table: %v", err)
+			}
+		}
+		if spec.Database != "" {
+			if err := datasource.ValidateDatabase(spec.Database); err != nil {
+				bad("spec.source.mysql.database: %v", err)
+			}
+		}
+		for _, f := range []struct{ name, v string }{{"host", spec.Host}, {"username", spec.Username}, {"database", spec.Database}, {"table", spec.Table}} {
+			if f.v == "" {
+				bad("spec.source.mysql.%s is required", f.name)
+			}
+		}
+		if spec.Port < 1 || spec.Port > 65535 {
+			bad("spec.source.mysql.port %d is outside 1..65535", spec.Port)
+		}
 		if t, ok := object.Int64(m, "queryTimeoutSeconds"); ok && t > 0 {
 			spec.QueryTimeout = time.Duration(t) * time.Second
 		}

@@ -289,6 +289,7 @@ func (tc *tenantCtx) resource(r *Resource) {
 			tc.children = append(tc.children, tc.preserve(observed, r))
 			st.Message += " (keeping the existing object unchanged)"
 		}
+		tc.keepAllOf(r)
 		tc.finish(r, st, resState{failed: true})
 		return
 	}
@@ -308,6 +309,9 @@ func (tc *tenantCtx) resource(r *Resource) {
 		st.State = StatePending
 		if deps.failed {
 			st.Reason, st.Message = "DependencyFailed", deps.message
+			if tc.keepAllOf(r) {
+				st.Message += " (keeping the existing object unchanged)"
+			}
 		} else {
 			st.Reason, st.Message = "WaitingForDependencies", deps.message
 		}
@@ -365,6 +369,23 @@ func (tc *tenantCtx) resource(r *Resource) {
 		tc.timeout(r, &st, &rs)
 	}
 	tc.finish(r, st, rs)
+}
+
+// keepAllOf keeps, unchanged, every observed object that carries r's id and
+// is not accounted for yet, and reports whether there was one. A resource
+// that failed to render, or whose dependency failed, must not lose what it
+// created before: neither a stale object of an earlier name that happens to
+// sort first, nor the object of its old name while a rename is blocked.
+func (tc *tenantCtx) keepAllOf(r *Resource) bool {
+	kept := false
+	for _, o := range tc.byID[r.ID] {
+		if k := childKey(o); !tc.used[k] {
+			tc.used[k] = true
+			tc.children = append(tc.children, tc.preserve(o, r))
+			kept = true
+		}
+	}
+	return kept
 }
 
 // timeout starts or checks the readiness budget of a waiting resource. The
