@@ -55,6 +55,17 @@ func (e *Engine) SyncNamespace(ctx context.Context, in NamespaceInput) (Namespac
 	}
 	sort.Strings(keys)
 	out := NamespaceOutput{Annotations: map[string]*string{}}
+	if object.String(in.Namespace, "metadata", "labels", LabelTenant) == "" {
+		// Not a tenant Namespace (any more): leave it and its attachments be.
+		for _, k := range keys {
+			out.Attachments = append(out.Attachments, preserveObserved(byKey[k]))
+		}
+		if out.Attachments == nil {
+			out.Attachments = []object.Obj{}
+		}
+		out.Annotations = nil
+		return out, nil
+	}
 	keepAll := func(problem string) NamespaceOutput {
 		for _, k := range keys {
 			out.Attachments = append(out.Attachments, preserveObserved(byKey[k]))
