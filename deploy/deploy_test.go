@@ -199,7 +199,7 @@ func TestKustomizationListsEveryBaseFile(t *testing.T) {
 	}
 	assert.True(t, listed["namespace.yaml"])
 	for _, f := range files {
-		for _, optional := range []string{"monitoring", "metacontroller", "adoption"} {
+		for _, optional := range []string{"monitoring", "metacontroller", "components"} {
 			assert.False(t, strings.HasPrefix(f, optional), "%s must stay out of the base", f)
 		}
 	}
@@ -338,7 +338,7 @@ func TestTenantControllers(t *testing.T) {
 }
 
 // TestAdoptionDecorators: retained objects are offered back for every tenant child kind (in the base); the Force
-// takeover decorator (optional component deploy/adoption) sees every object of the cluster tenant's kinds.
+// takeover decorator (optional component deploy/components/force-adoption) sees every object of those kinds.
 func TestAdoptionDecorators(t *testing.T) {
 	cs := controllers(t)
 	retained := find(t, cs, "DecoratorController", "tenant-retained-adoption")
@@ -349,10 +349,14 @@ func TestAdoptionDecorators(t *testing.T) {
 			"%s: only retained objects", str(r, "resource"))
 	}
 	force := find(t, cs, "DecoratorController", "tenant-force-adoption")
-	assert.Equal(t, filepath.Join("adoption", "force-adoption-decorator.yaml"), force.file)
-	want := append([]string{"v1 namespaces"}, tenantChildren...)
-	sort.Strings(want)
-	assert.Equal(t, want, resources(list(force.o, "spec", "resources")))
+	assert.Equal(t, filepath.Join("components", "force-adoption", "decorator.yaml"), force.file)
+	forced := resources(list(force.o, "spec", "resources"))
+	for _, k := range tenantChildren {
+		assert.Contains(t, forced, k, "force adoption must cover every tenant child kind")
+	}
+	for _, r := range list(force.o, "spec", "resources") {
+		assert.Nil(t, get(r, "labelSelector"), "pre-existing objects carry none of our labels")
+	}
 	for _, c := range []doc{retained, force} {
 		assert.Empty(t, list(c.o, "spec", "attachments"), c.name())
 		assert.Equal(t, "/hooks/adoption/customize", str(c.o, "spec", "hooks", "customize", "webhook", "path"))

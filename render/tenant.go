@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -125,6 +126,9 @@ type tenantCtx struct {
 	// nsByName maps the names of Namespaces this template creates to their
 	// resource ids, so their contents wait until the Namespace exists.
 	nsByName map[string]string
+	// keptByID are the keys of observed objects kept unchanged for a
+	// resource whose id they carry but whose name they do not have.
+	keptByID map[string]bool
 }
 
 func childKey(o object.Obj) string {
@@ -181,6 +185,7 @@ func (e *Engine) SyncTenant(ctx context.Context, in TenantInput) (TenantOutput, 
 		observed: map[string]object.Obj{},
 		byID:     map[string][]object.Obj{},
 		used:     map[string]bool{},
+		keptByID: map[string]bool{},
 		prev:     previousResources(in.Tenant),
 	}
 	for _, o := range in.Observed {
@@ -267,19 +272,31 @@ func (tc *tenantCtx) resource(r *Resource) {
 	var observed object.Obj
 	if rerr == nil {
 		st.Name, st.Namespace = object.Name(rendered), object.Namespace(rendered)
-		observed = tc.observed[childKey(rendered)]
+		k := childKey(rendered)
+		observed = tc.observed[k]
+		if observed != nil && tc.keptByID[k] {
+			// An earlier resource kept this object because of its (stale)
+			// id label; the resource that renders its name owns it.
+			tc.dropChild(k)
+		}
 	}
-	if observed == nil {
+	if observed == nil && (rerr != nil || r.CreationPolicy == CreationOnce) {
 		// The name may have changed (new template or row) or failed to render:
 		// the object this resource created before still carries its id.
-		if objs := tc.byID[r.ID]; len(objs) > 0 && (rerr != nil || r.CreationPolicy == CreationOnce) {
-			observed = objs[0]
+		for _, o := range tc.byID[r.ID] {
+			if k := childKey(o); !tc.used[k] {
+				observed = o
+				tc.keptByID[k] = true
+				break
+			}
 		}
 	}
 	if observed != nil {
 		tc.used[childKey(observed)] = true
 		if st.Name == "" || r.CreationPolicy == CreationOnce {
-			st.Name, st.Namespace = object.Name(observed), object.Namespace(observed)
+			// Status names the object actually kept (its kind too: the
+			// template may have changed the resource's kind since).
+			st.Kind, st.Name, st.Namespace = object.Kind(observed), object.Name(observed), object.Namespace(observed)
 		}
 	}
 
@@ -381,11 +398,18 @@ func (tc *tenantCtx) keepAllOf(r *Resource) bool {
 	for _, o := range tc.byID[r.ID] {
 		if k := childKey(o); !tc.used[k] {
 			tc.used[k] = true
+			tc.keptByID[k] = true
 			tc.children = append(tc.children, tc.preserve(o, r))
 			kept = true
 		}
 	}
 	return kept
+}
+
+// dropChild removes the child with key k from the answer.
+func (tc *tenantCtx) dropChild(k string) {
+	delete(tc.keptByID, k)
+	tc.children = slices.DeleteFunc(tc.children, func(c object.Obj) bool { return childKey(c) == k })
 }
 
 // timeout starts or checks the readiness budget of a waiting resource. The

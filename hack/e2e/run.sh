@@ -348,7 +348,7 @@ check_adoption_component() {
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources: [$rel]
-components: [$rel/adoption]
+components: [$rel/components/force-adoption]
 YAML
   k apply --dry-run=server -k "$d" 2> >(grep -v 'last-applied-configuration annotation' >&2) \
     | grep -E 'decoratorcontroller|compositecontroller'
@@ -398,7 +398,7 @@ check "round-trip: every spec field of docs/api.md survives create + get" check_
 check "status subresource keeps observedGeneration and every status field" check_status
 check "defaults are applied and invalid objects rejected (v1.0 validation)" check_defaults_validation
 check "deploy/metacontroller/tuning patches Metacontroller's StatefulSet" check_metacontroller_component
-check "deploy/adoption component on top of the base passes server dry-run" check_adoption_component
+check "deploy/components/force-adoption on top of the base passes server dry-run" check_adoption_component
 check "deploy/monitoring renders and its PromQL parses" check_monitoring
 
 if ((FAILED > 0)); then
