@@ -81,7 +81,7 @@ func TestNamespaceDecoratorRendersDefaults(t *testing.T) {
 	tenant["status"] = map[string]any{"readyResources": 1, "desiredResources": 2,
 		"conditions": []any{map[string]any{"type": "Ready", "status": "False", "reason": "ResourcesNotReady"}}}
 	nsObj := map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "cw-cw1",
-		"labels": map[string]any{render.LabelTenant: "cw1", render.LabelTenantNamespace: ""},
+		"labels":      map[string]any{render.LabelTenant: "cw1", render.LabelTenantNamespace: ""},
 		"annotations": map[string]any{render.AnnotationTemplateSource: "tenant-system/stack"}}}
 
 	cbody, _ := json.Marshal(map[string]any{"controller": map[string]any{}, "parent": nsObj})
