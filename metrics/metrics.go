@@ -71,7 +71,11 @@ func New(reg prometheus.Registerer, version string) *Metrics {
 	}
 	reg.MustRegister(m.HookRequests, m.HookDuration, m.HookInFlight, m.RenderDuration, m.RenderErrors,
 		m.QueryDuration, m.DatasourceErrors, m.DatasourceRows, m.RegistryTenants, m.RegistrySuccess,
-		m.GuardActivations, m.NotModified, m.BuildInfo,
+		m.GuardActivations, m.NotModified, m.BuildInfo)
+	// The runtime and process collectors get our prefix too, so that every
+	// series of this service shares one prefix (tenant_hooks_go_goroutines,
+	// tenant_hooks_process_resident_memory_bytes…).
+	prometheus.WrapRegistererWithPrefix(ns+"_", reg).MustRegister(
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.BuildInfo.WithLabelValues(version, runtime.Version()).Set(1)
 	return m
