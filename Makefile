@@ -28,7 +28,7 @@ test: ## Run vet and every test with the race detector (MySQL tests use MariaDB 
 	$(GO) test -race -count=1 $(PKG)
 
 .PHONY: fuzz
-fuzz: ## Run every fuzz target for FUZZTIME each (default 10s)
+fuzz: ## Run every fuzz target for FUZZTIME each (default 10s; a count such as 3000x works too)
 	@set -e; for pkg in $$($(GO) list ./...); do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg; \
