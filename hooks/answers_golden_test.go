@@ -63,6 +63,7 @@ var goldenSeeds = map[string][]string{
 type goldenAnswer struct {
 	Body    json.RawMessage `json:"body"`
 	HasETag bool            `json:"etag"`
+	ETag    string          `json:"-"`
 }
 
 // goldenFixtures lists the captured request bodies (not the responses).
@@ -116,7 +117,7 @@ func goldenAnswers(t *testing.T, servers ...*testServer) []map[string]goldenAnsw
 				if code != http.StatusOK {
 					continue
 				}
-				out[i][name+" -> "+path] = goldenAnswer{Body: bytes.TrimRight(ans, "\n"), HasETag: etag != ""}
+				out[i][name+" -> "+path] = goldenAnswer{Body: bytes.TrimRight(ans, "\n"), HasETag: etag != "", ETag: etag}
 			}
 		}
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/tenant-hooks/tenant-hooks/datasource"
 	"github.com/tenant-hooks/tenant-hooks/hooks"
+	"github.com/tenant-hooks/tenant-hooks/internal/mysqltest"
 	"github.com/tenant-hooks/tenant-hooks/render"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
@@ -181,27 +182,31 @@ func listKey(path string) string {
 	return "children"
 }
 
-// tenantRequest is a tenant sync request of acme-web (round 3: ConfigMap,
-// Deployment and Service observed) whose TenantTemplate's resources are
-// replaced by resources.
-func tenantRequest(t testing.TB, resources map[string][]any) []byte {
+// tenantRequest is the tenant sync request of acme-web in round 3
+// (ConfigMap web-config, Deployment web and Service web-svc observed) with
+// its TenantTemplate's spec changed by edit.
+func tenantRequest(t testing.TB, edit func(spec map[string]any)) []byte {
 	t.Helper()
 	return editJSON(t, fixture(t, "tenant-sync-round3-all-observed.json"), func(req map[string]any) {
 		tpl := object.NestedMap(req, "related", object.TypeKey(render.APIVersion, "TenantTemplate"), "acme/web")
 		require.NotNil(t, tpl)
 		spec := object.Map(tpl, "spec")
-		for _, l := range render.ResourceLists {
-			delete(spec, l)
-		}
-		for l, rs := range resources {
-			spec[l] = rs
-		}
+		edit(spec)
 		// The parse cache is keyed by uid and resourceVersion: give every
 		// variant its own version.
-		b, _ := json.Marshal(resources)
+		b, _ := json.Marshal(spec)
 		sum := sha256.Sum256(b)
 		object.SetNested(tpl, "t-"+hex.EncodeToString(sum[:8]), "metadata", "resourceVersion")
 	})
+}
+
+// setConfigLeaf is a tenantRequest edit that adds a data key to the
+// ConfigMap resource web-config.
+func setConfigLeaf(key, leaf string) func(spec map[string]any) {
+	return func(spec map[string]any) {
+		cm := spec["configMaps"].([]any)[0].(map[string]any)
+		object.SetNested(cm, leaf, "spec", "data", key)
+	}
 }
 
 // configMapResource is a ConfigMap resource with one templated data leaf.
@@ -210,4 +215,60 @@ func configMapResource(id, name, leaf string) map[string]any {
 		"id": id, "nameTemplate": name,
 		"spec": map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "data": map[string]any{"value": leaf}},
 	}
+}
+
+// The security tests have their own database and user on the shared test
+// server, so they neither disturb nor are disturbed by other tests (and
+// test runs) that use the fixtures' saas.customers and tenant_reader. The
+// password is the fixtures' (the Secret in the captured requests).
+const (
+	secDB   = "th_security"
+	secUser = "th_security_reader"
+)
+
+// seedSec is seedCustomers for secDB and secUser.
+func seedSec(t *testing.T, rows ...string) {
+	t.Helper()
+	stmts := []string{
+		"CREATE DATABASE IF NOT EXISTS " + secDB + " CHARACTER SET utf8mb4",
+		"DROP TABLE IF EXISTS " + secDB + ".customers",
+		"CREATE TABLE " + secDB + ".customers (customer_id VARCHAR(64) NULL, domain VARCHAR(255) NULL, is_active VARCHAR(8) NULL, plan VARCHAR(32) NULL)",
+	}
+	for _, host := range []string{"%", "localhost", "127.0.0.1"} {
+		stmts = append(stmts,
+			"CREATE USER IF NOT EXISTS '"+secUser+"'@'"+host+"' IDENTIFIED BY '"+fixturePassword+"'",
+			"ALTER USER '"+secUser+"'@'"+host+"' IDENTIFIED BY '"+fixturePassword+"'",
+			"GRANT SELECT ON "+secDB+".* TO '"+secUser+"'@'"+host+"'")
+	}
+	if len(rows) > 0 {
+		stmts = append(stmts, "INSERT INTO "+secDB+".customers VALUES "+strings.Join(rows, ", "))
+	}
+	mysqltest.Exec(t, stmts...)
+}
+
+// slowView makes secDB.slow_customers, which sleeps perRow seconds per row.
+func slowView(t *testing.T, perRow string) {
+	t.Helper()
+	mysqltest.Exec(t, "CREATE OR REPLACE VIEW "+secDB+".slow_customers AS SELECT customer_id, domain, is_active, plan FROM "+secDB+".customers WHERE SLEEP("+perRow+") = 0")
+}
+
+// retarget points a registry request's MySQL source at secDB as secUser.
+func retarget(t testing.TB, body []byte) []byte {
+	t.Helper()
+	return editJSON(t, body, func(req map[string]any) {
+		parent, _ := req["parent"].(map[string]any)
+		if m := object.NestedMap(parent, "spec", "source", "mysql"); m != nil {
+			m["database"], m["username"] = secDB, secUser
+		}
+	})
+}
+
+// secFixture is a captured request, retargeted when it is a registry's.
+func secFixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b := fixture(t, name)
+	if strings.HasPrefix(name, "registry-") {
+		b = retarget(t, b)
+	}
+	return b
 }

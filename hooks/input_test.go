@@ -84,6 +84,16 @@ func TestEveryRouteRejectsMalformedEnvelopes(t *testing.T) {
 					body string
 					want []string
 				}{"wrong type of " + mapKey, `{"` + required + `": {"kind": "X"}, "` + mapKey + `": {"ConfigMap.v1": []}}`, []string{"cannot unmarshal array", mapKey}})
+				cases = append(cases, struct {
+					name string
+					body string
+					want []string
+				}{"null in " + mapKey, `{"` + required + `": {"kind": "X"}, "` + mapKey + `": {"ConfigMap.v1": {"acme/x": null}}}`, []string{mapKey + `["ConfigMap.v1"]["acme/x"] is null, not an object`}})
+				cases = append(cases, struct {
+					name string
+					body string
+					want []string
+				}{"null in related", `{"` + required + `": {"kind": "X"}, "related": {"Secret.v1": {"acme/x": null}}}`, []string{`related["Secret.v1"]["acme/x"] is null`}})
 			}
 			for _, c := range cases {
 				if c.name == "wrong type of controller" {
@@ -128,12 +138,11 @@ func TestEveryRouteBodyLimit(t *testing.T) {
 // answers too slowly with a 503 well before Metacontroller's hook timeout,
 // even when the registry's own query timeout is longer.
 func TestHookDeadlineEndsSlowRegistrySync(t *testing.T) {
-	seedCustomers(t, rowAcme, rowGlobex)
-	mysqltest.Exec(t, "CREATE OR REPLACE VIEW saas.slow_customers AS SELECT customer_id, domain, is_active, plan FROM saas.customers WHERE SLEEP(3) = 0",
-		"GRANT SELECT ON saas.slow_customers TO 'tenant_reader'@'%'")
+	seedSec(t, rowAcme, rowGlobex)
+	slowView(t, "3")
 	const deadline = 700 * time.Millisecond
 	h := newHarness(t, datasource.PoolOptions{Dial: mysqltest.Redirect(t)}, hooks.Config{HookDeadline: deadline}, render.Options{}, nil)
-	body := editJSON(t, fixture(t, "registry-sync-with-tenants.json"), func(req map[string]any) {
+	body := editJSON(t, secFixture(t, "registry-sync-with-tenants.json"), func(req map[string]any) {
 		mysql := object.NestedMap(req["parent"].(map[string]any), "spec", "source", "mysql")
 		mysql["table"] = "slow_customers"
 		mysql["queryTimeoutSeconds"] = 30 // longer than the hook deadline
@@ -160,7 +169,7 @@ func TestHookDeadlineEndsSlowRegistrySync(t *testing.T) {
 // the server keeps answering.
 func TestPanicIsA500(t *testing.T) {
 	h := newHarness(t, datasource.PoolOptions{}, hooks.Config{}, render.Options{}, "boom: something impossible happened")
-	body := fixture(t, "registry-sync-with-tenants.json") // carries the Secret
+	body := secFixture(t, "registry-sync-with-tenants.json") // carries the Secret
 	for i := 0; i < 3; i++ {
 		code, hdr, raw := secPost(t, h.testServer, "/test/panic", body)
 		requireJSONError(t, code, hdr, raw, http.StatusInternalServerError, "internal error")

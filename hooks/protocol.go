@@ -129,17 +129,74 @@ func Decode(r io.Reader, v any) error {
 	if err := dec.Decode(&extra); err != io.EOF {
 		return &DecodeError{Err: fmt.Errorf("trailing data after the JSON document")}
 	}
+	if val, ok := v.(interface{ validate() error }); ok {
+		if err := val.validate(); err != nil {
+			return &DecodeError{Err: err}
+		}
+	}
 	return nil
 }
 
-// DecodeBytes is Decode for a byte slice.
-func DecodeBytes(b []byte, v any) error { return Decode(bytes.NewReader(b), v) }
+// validate rejects a null in place of an object: Metacontroller never sends
+// one, and everything downstream relies on objects being objects.
+func (m ObjectMap) validate(field string) error {
+	for typ, objs := range m {
+		for key, o := range objs {
+			if o == nil {
+				return fmt.Errorf("%s[%q][%q] is null, not an object", field, typ, key)
+			}
+		}
+	}
+	return nil
+}
+
+func (r *CompositeRequest) validate() error {
+	if err := r.Children.validate("children"); err != nil {
+		return err
+	}
+	return r.Related.validate("related")
+}
+
+func (r *DecoratorRequest) validate() error {
+	if err := r.Attachments.validate("attachments"); err != nil {
+		return err
+	}
+	return r.Related.validate("related")
+}
+
+// DecodeBytes is Decode for a byte slice. A CompositeRequest takes the fast
+// path of fastdecode.go (same result; managedFields of the parent and the
+// children stay raw), falling back to Decode for anything unusual.
+func DecodeBytes(b []byte, v any) error {
+	if r, ok := v.(*CompositeRequest); ok && r.Controller == nil && r.Parent == nil && r.Children == nil && r.Related == nil && !r.Finalizing {
+		if decodeCompositeFast(b, r) {
+			if err := r.validate(); err != nil {
+				return &DecodeError{Err: err}
+			}
+			return nil
+		}
+		*r = CompositeRequest{}
+	}
+	return Decode(bytes.NewReader(b), v)
+}
 
 // Encode writes v as compact JSON with sorted map keys (encoding/json sorts
 // them), so equal answers are byte-identical and Metacontroller never sees
 // churn. A nil children list is encoded as [] only after the handler chose it
 // deliberately: encoding cannot tell "nothing" from "forgot".
 func Encode(w io.Writer, v any) error {
+	// Answers are generic trees: fastencode.go writes the same bytes.
+	bp := encodeBufs.Get().(*[]byte)
+	if b, ok := appendJSON((*bp)[:0], v); ok {
+		b = append(b, '\n')
+		_, err := w.Write(b)
+		if cap(b) <= maxPooledEncodeBuf {
+			*bp = b[:0]
+			encodeBufs.Put(bp)
+		}
+		return err
+	}
+	encodeBufs.Put(bp)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)

@@ -164,6 +164,13 @@ func ParseRegistry(o object.Obj) (*Registry, error) {
 			if spec.PasswordSecret.Namespace == "" {
 				spec.PasswordSecret.Namespace = r.Namespace
 			}
+			if !cluster && spec.PasswordSecret.Namespace != r.Namespace {
+				// A namespaced registry reads only its own namespace's
+				// Secrets (the CRD prunes the field; this holds whatever
+				// schema is installed). Nothing is asked for elsewhere.
+				bad("spec.source.mysql.passwordRef.namespace %q: a TenantRegistry can only use a Secret in its own namespace %q", spec.PasswordSecret.Namespace, r.Namespace)
+				spec.PasswordSecret.Namespace = r.Namespace
+			}
 			if spec.PasswordSecret.Name == "" || spec.PasswordSecret.Key == "" {
 				bad("spec.source.mysql.passwordRef needs name and key")
 			}
@@ -186,6 +193,10 @@ func ParseRegistry(o object.Obj) (*Registry, error) {
 		if ref := object.NestedMap(m, "configMapRef"); ref != nil {
 			spec.ConfigMap = &SecretKeyRef{Namespace: object.String(ref, "namespace"), Name: object.String(ref, "name"), Key: object.String(ref, "key")}
 			if spec.ConfigMap.Namespace == "" {
+				spec.ConfigMap.Namespace = r.Namespace
+			}
+			if !cluster && spec.ConfigMap.Namespace != r.Namespace {
+				bad("spec.source.static.configMapRef.namespace %q: a TenantRegistry can only use a ConfigMap in its own namespace %q", spec.ConfigMap.Namespace, r.Namespace)
 				spec.ConfigMap.Namespace = r.Namespace
 			}
 			if spec.ConfigMap.Name == "" || spec.ConfigMap.Key == "" {
@@ -319,15 +330,21 @@ func (e *Engine) SyncRegistry(ctx context.Context, in RegistryInput) RegistryOut
 	if len(toDelete) > 0 && existing > 0 {
 		share := len(toDelete) * 100 / existing
 		empty := len(in.Rows.Active) == 0 || len(templates) == 0
-		if empty || share > reg.MaxDeletePct {
+		// An active row without a uid may be the row of a Tenant about to
+		// be deleted: the source cannot say which Tenants are gone.
+		unidentified := in.Rows.Skipped > 0
+		if empty || unidentified || share > reg.MaxDeletePct {
 			token := deletionToken(toDelete)
 			if reg.AllowDeletion != token {
 				for _, n := range toDelete {
 					children = append(children, object.StripServerFields(observed[n]))
 				}
 				why := fmt.Sprintf("%d of %d Tenants (%d%%) would be deleted, above the guard's %d%%", len(toDelete), existing, share, reg.MaxDeletePct)
-				if empty {
+				switch {
+				case empty:
 					why = fmt.Sprintf("the source returned no active rows (or no template references the registry) while %d Tenants exist", existing)
+				case unidentified && share <= reg.MaxDeletePct:
+					why = fmt.Sprintf("%d of %d Tenants would be deleted while %d active rows have a NULL or empty uid (see status.skippedRows), so any of them may be the row of a Tenant that would be deleted", len(toDelete), existing, in.Rows.Skipped)
 				}
 				conds = append(conds, condition("DeletionBlocked", "True", "MassDeletionGuard",
 					fmt.Sprintf("%s; they are kept. If this is intended, allow it once with: kubectl annotate %s %s %s=%s --overwrite",

@@ -129,6 +129,8 @@ type tenantCtx struct {
 	// keptByID are the keys of observed objects kept unchanged for a
 	// resource whose id they carry but whose name they do not have.
 	keptByID map[string]bool
+	// renderFailed is set when a resource failed to render.
+	renderFailed bool
 }
 
 func childKey(o object.Obj) string {
@@ -291,6 +293,15 @@ func (tc *tenantCtx) resource(r *Resource) {
 			}
 		}
 	}
+	if observed == nil && rerr != nil {
+		// An object without our id label (made by an earlier version or
+		// another tool) is still found by the name it would get: a render
+		// error must not delete it either.
+		if k, ok := tc.keyOf(r); ok && !tc.used[k] && tc.observed[k] != nil {
+			observed = tc.observed[k]
+			tc.keptByID[k] = true // kept, not rendered: another resource of that name wins
+		}
+	}
 	if observed != nil {
 		tc.used[childKey(observed)] = true
 		if st.Name == "" || r.CreationPolicy == CreationOnce {
@@ -301,6 +312,7 @@ func (tc *tenantCtx) resource(r *Resource) {
 	}
 
 	if rerr != nil {
+		tc.renderFailed = true
 		st.State, st.Reason, st.Message = StateFailed, "RenderError", rerr.Error()
 		if observed != nil {
 			tc.children = append(tc.children, tc.preserve(observed, r))
@@ -404,6 +416,42 @@ func (tc *tenantCtx) keepAllOf(r *Resource) bool {
 		}
 	}
 	return kept
+}
+
+// keyOf is the key r's object gets, worked out from its name and namespace
+// alone for when the rest of it fails to render; ok is false when those
+// cannot be rendered either.
+func (tc *tenantCtx) keyOf(r *Resource) (string, bool) {
+	str := func(src string) (string, bool) {
+		s, err := tc.e.T.RenderString(tc.ctx, src, tc.vars)
+		return s, err == nil && s != ""
+	}
+	kind, apiVersion := object.Kind(r.Spec), object.APIVersion(r.Spec)
+	nameSrc := r.NameTemplate
+	if nameSrc == "" {
+		nameSrc = object.String(r.Spec, "metadata", "name")
+	}
+	name, ok := str(nameSrc)
+	if !ok {
+		return "", false
+	}
+	ns := ""
+	switch {
+	case tc.forceNS != "":
+		ns = tc.forceNS
+	case clusterScoped[kind]:
+	case tc.in.Scope == Namespaced:
+		ns = tc.ns
+	case r.TargetNamespace != "":
+		if ns, ok = str(r.TargetNamespace); !ok {
+			return "", false
+		}
+	default:
+		if ns, ok = str(object.String(r.Spec, "metadata", "namespace")); !ok {
+			return "", false
+		}
+	}
+	return object.TypeKey(apiVersion, kind) + "|" + object.ObjKey(ns, name), true
 }
 
 // dropChild removes the child with key k from the answer.
@@ -869,6 +917,12 @@ func (tc *tenantCtx) leftovers() {
 			continue
 		}
 		o := tc.observed[k]
+		if tc.renderFailed && object.String(o, "metadata", "labels", LabelResourceID) == "" {
+			// Without our id label there is no telling which resource made
+			// it, and one of them failed to render: keep it unchanged.
+			tc.children = append(tc.children, preserveObserved(o))
+			continue
+		}
 		if object.String(o, "metadata", "annotations", AnnotationDeletionPolicy) != DeletionRetain {
 			continue
 		}
@@ -966,10 +1020,7 @@ func (tc *tenantCtx) output() TenantOutput {
 		if r.State != StateRetained {
 			desired++
 		}
-		b, _ := json.Marshal(r)
-		var m map[string]any
-		_ = json.Unmarshal(b, &m)
-		res = append(res, m)
+		res = append(res, r.asMap())
 	}
 	status := map[string]any{
 		"desiredResources": desired,

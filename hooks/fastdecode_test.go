@@ -1,0 +1,178 @@
+package hooks
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// expandManaged decodes the raw managedFields the fast decoder keeps, so its
+// result can be compared with Decode's.
+func expandManaged(t testing.TB, o map[string]any) {
+	md, _ := o["metadata"].(map[string]any)
+	if md == nil {
+		return
+	}
+	raw, ok := md["managedFields"].(json.RawMessage)
+	if !ok {
+		return
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("raw managedFields %q does not decode: %v", raw, err)
+	}
+	md["managedFields"] = v
+}
+
+// checkFastDecode: DecodeBytes (fast path) and Decode agree on every body:
+// the same error, or the same request (managedFields expanded). It reports
+// whether the fast path took the body.
+func checkFastDecode(t testing.TB, body []byte) bool {
+	var fast CompositeRequest
+	ok := decodeCompositeFast(body, &fast)
+	var ref CompositeRequest
+	refErr := Decode(bytes.NewReader(body), &ref)
+	var got CompositeRequest
+	gotErr := DecodeBytes(body, &got)
+	if (refErr == nil) != (gotErr == nil) || (refErr != nil && refErr.Error() != gotErr.Error()) {
+		t.Fatalf("DecodeBytes error %v, Decode error %v, for %q", gotErr, refErr, body)
+	}
+	if refErr != nil {
+		return ok
+	}
+	if !ok {
+		return false
+	}
+	for _, r := range []*CompositeRequest{&fast, &got} {
+		if r.Parent != nil {
+			expandManaged(t, r.Parent)
+		}
+		for _, objs := range r.Children {
+			for _, o := range objs {
+				if o != nil {
+					expandManaged(t, o)
+				}
+			}
+		}
+		for _, objs := range r.Related {
+			for _, o := range objs {
+				if md, _ := o["metadata"].(map[string]any); md != nil {
+					if _, raw := md["managedFields"].(json.RawMessage); raw {
+						t.Fatalf("related managedFields must be decoded: %q", body)
+					}
+				}
+			}
+		}
+		if !reflect.DeepEqual(*r, ref) {
+			t.Fatalf("fast decoder differs from Decode for %q:\nfast %#v\nref  %#v", body, *r, ref)
+		}
+	}
+	return true
+}
+
+// fixturesDir is shared/fixtures/metacontroller beside the repository.
+func fixturesDir() string { return filepath.Join("..", "..", "shared", "fixtures", "metacontroller") }
+
+func TestFastDecodeFixtures(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(fixturesDir(), "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no fixtures: %v", err)
+	}
+	n := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, ".response.json") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var probe map[string]json.RawMessage
+		_ = json.Unmarshal(b, &probe)
+		if probe["children"] == nil && probe["parent"] == nil {
+			continue
+		}
+		if !checkFastDecode(t, b) {
+			// Customize bodies (controller and parent only) are composite
+			// envelopes too; every captured one must take the fast path.
+			t.Errorf("%s: fast path not taken", f)
+		}
+		n++
+	}
+	if n < 15 {
+		t.Fatalf("only %d fixtures", n)
+	}
+}
+
+var fastDecodeCases = []string{
+	`{}`,
+	`{"parent":null,"children":null,"related":null,"finalizing":null,"controller":null}`,
+	`{"controller": {"a": [1, 2.5e3, -0.1E-2]} , "parent": {"kind": "Tenant", "metadata": {"name": "x", "managedFields": [{"f:a": {}}]}}}`,
+	`{"parent": {"metadata": {"managedFields": null}}, "children": {"A.v1": {"ns/a": {"metadata": {"managedFields": "x"}}, "ns/b": null}, "B.v1": null}}`,
+	`{"parent": {"s": "esc \" \\ \/ \b \f \n \r \t \u00e9 \ud83d\ude00 \ud800 \udc00x \u0000"}}`,
+	"{\"parent\": {\"s\": \"invalid \xff\xfe utf8 \xc3\"}}",
+	"{\"parent\": {\"s\": \"valid \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"}}",
+	`{"parent": {"dup": 1, "dup": 2, "metadata": {"a": 1}, "metadata": {"b": 2}}}`,
+	`{"children": {"A.v1": {"x": {}}, "A.v1": {"y": {}}}}`,
+	`{"parent": {"l": [], "m": {}, "n": [[], {}, null, true, false, 0, -0, 1e5]}}`,
+	`{"finalizing": true, "parent": {}}`,
+	` {"parent": {}} ` + "\n",
+	// Rejected or left to Decode:
+	`{"parent": {}} {}`,
+	`{"Parent": {}}`,
+	`{"parent": {}, "parent": {}}`,
+	`{"surprise": 1}`,
+	`{"parent": []}`,
+	`{"parent": {"a": 01}}`,
+	`{"parent": {"a": "x` + "\x01" + `"}}`,
+	`{"parent": {"a": "\x"}}`,
+	`{"parent": {"a": "\u12"}}`,
+	`{"parent": {"a": tru}}`,
+	`{"parent": {"a": 1.}}`,
+	`{"parent": {"a": -}}`,
+	`{"parent": {"a": 1,}}`,
+	`{"children": {"A.v1": []}}`,
+	`{"children": {"A.v1": {"x": 1}}}`,
+	`{"finalizing": 1}`,
+	`null`,
+	``,
+	`{"parent": {"metadata": {"managedFields": [1,]}}}`,
+}
+
+func TestFastDecodeCases(t *testing.T) {
+	for _, c := range fastDecodeCases {
+		checkFastDecode(t, []byte(c))
+	}
+	// The fast path must at least take the plain cases.
+	for _, c := range fastDecodeCases[:12] {
+		var r CompositeRequest
+		if !decodeCompositeFast([]byte(c), &r) {
+			t.Errorf("fast path not taken for %q", c)
+		}
+	}
+	// Deep nesting is left to Decode.
+	deep := `{"parent": {"a": ` + strings.Repeat("[", 9500) + strings.Repeat("]", 9500) + `}}`
+	var r CompositeRequest
+	if decodeCompositeFast([]byte(deep), &r) {
+		t.Error("deep nesting must be left to Decode")
+	}
+}
+
+// FuzzFastDecode compares the fast decoder with encoding/json.
+func FuzzFastDecode(f *testing.F) {
+	for _, c := range fastDecodeCases {
+		f.Add([]byte(c))
+	}
+	if b, err := os.ReadFile(filepath.Join(fixturesDir(), "tenant-sync-round2-configmap-observed.json")); err == nil {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		checkFastDecode(t, body)
+	})
+}
