@@ -47,14 +47,15 @@ func RegistryRelated(parent object.Obj) []RelatedRule {
 // failure to read the rows is a 503: Metacontroller then keeps every Tenant
 // and retries, where a 200 with fewer Tenants would delete them.
 func (s *Server) registrySync(ctx context.Context, _ *http.Request, body []byte) (answer, error) {
-	var r CompositeRequest
-	if err := DecodeBytes(body, &r); err != nil {
+	req, full, err := decodeRegistry(body)
+	if err != nil {
 		return answer{}, err
 	}
+	r := &req.CompositeRequest
 	if r.Parent == nil {
 		return answer{}, &DecodeError{Err: errMissingParent}
 	}
-	in := render.RegistryInput{Registry: r.Parent}
+	in := render.RegistryInput{Registry: r.Parent, Full: full}
 	for typ, objs := range r.Children {
 		_ = typ
 		for _, k := range sortedObjKeys(objs) {

@@ -158,6 +158,8 @@ func TestRegistryEmptyTableTriggersGuard(t *testing.T) {
 		md := object.Map(c.(map[string]any), "metadata")
 		require.NotContains(t, md, "resourceVersion")
 		require.NotContains(t, md, "ownerReferences")
+		require.NotEmpty(t, object.String(c.(map[string]any), "spec", "uid"), "a kept Tenant is returned whole, not as the summary the hook decodes first")
+		require.NotEmpty(t, object.NestedMap(c.(map[string]any), "spec", "values"))
 	}
 	require.Contains(t, metricsText(t, ts), `tenant_hooks_deletion_guard_activations_total{namespace="acme",registry="customers"} 1`)
 

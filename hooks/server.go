@@ -156,7 +156,7 @@ func (s *Server) hook(controller, hook string, fn handlerFunc) http.HandlerFunc 
 
 		ctx, cancel := context.WithTimeout(req.Context(), s.cfg.HookDeadline)
 		defer cancel()
-		body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, s.cfg.BodyLimit))
+		body, err := readBody(w, req, s.cfg.BodyLimit)
 		if err != nil {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
@@ -226,4 +226,25 @@ func writeError(w http.ResponseWriter, code int, msg string) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
 	_ = Encode(w, map[string]string{"error": msg})
+}
+
+// readBody reads the request body up to limit. With a Content-Length the
+// buffer is allocated once at its final size: growing it by doubling would
+// briefly hold up to three times a large registry request.
+func readBody(w http.ResponseWriter, req *http.Request, limit int64) ([]byte, error) {
+	r := http.MaxBytesReader(w, req.Body, limit)
+	if n := req.ContentLength; n > 0 && n <= limit {
+		buf := make([]byte, n, n+1)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return nil, err
+		}
+		// Anything beyond the announced length is an error, as ReadAll
+		// would have read it and the decoder rejected it.
+		var one [1]byte
+		if m, _ := r.Read(one[:]); m > 0 {
+			return nil, fmt.Errorf("body longer than its Content-Length")
+		}
+		return buf, nil
+	}
+	return io.ReadAll(r)
 }

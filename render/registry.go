@@ -229,6 +229,17 @@ type RegistryInput struct {
 	Templates []object.Obj // every TenantTemplate delivered; filtered here
 	Rows      datasource.Result
 	Observed  []object.Obj // observed Tenants
+	// Full returns the complete object of an observed Tenant when Observed
+	// holds summaries (identity, deletion time, status): the hook decodes
+	// the whole Tenant only when the guard keeps it. Nil: Observed is complete.
+	Full func(object.Obj) object.Obj
+}
+
+func (in *RegistryInput) full(o object.Obj) object.Obj {
+	if in.Full == nil {
+		return o
+	}
+	return in.Full(o)
 }
 
 // RegistryOutput is the hook's answer plus figures for metrics.
@@ -337,7 +348,7 @@ func (e *Engine) SyncRegistry(ctx context.Context, in RegistryInput) RegistryOut
 			token := deletionToken(toDelete)
 			if reg.AllowDeletion != token {
 				for _, n := range toDelete {
-					children = append(children, object.StripServerFields(observed[n]))
+					children = append(children, object.StripServerFields(in.full(observed[n])))
 				}
 				why := fmt.Sprintf("%d of %d Tenants (%d%%) would be deleted, above the guard's %d%%", len(toDelete), existing, share, reg.MaxDeletePct)
 				switch {
@@ -445,7 +456,7 @@ func (r *Registry) tenant(name, uid, template string, values map[string]any) obj
 func keepTenants(in RegistryInput, reg *Registry, reason, msg string) RegistryOutput {
 	children := make([]object.Obj, 0, len(in.Observed))
 	for _, o := range in.Observed {
-		children = append(children, object.StripServerFields(o))
+		children = append(children, object.StripServerFields(in.full(o)))
 	}
 	sort.SliceStable(children, func(i, j int) bool { return object.Name(children[i]) < object.Name(children[j]) })
 	ready, failed := countTenants(in.Observed)
