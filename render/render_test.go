@@ -406,3 +406,21 @@ spec:
 	require.Contains(t, rs["message"], `missing variable "region"`)
 	require.NotContains(t, rs["message"], "<no value>")
 }
+
+// The parsed-template cache is keyed by content: a request that claims a
+// template's uid and resourceVersion with other content cannot make later
+// renders of the genuine template use it.
+func TestTemplateCacheKeyedByContent(t *testing.T) {
+	e, _ := newEngine()
+	genuine := diamond(t)
+	object.SetNested(genuine, "tpl-uid", "metadata", "uid")
+	object.SetNested(genuine, "42", "metadata", "resourceVersion")
+	forged := object.DeepCopyMap(genuine)
+	object.SetNested(object.NestedSlice(forged, "spec", "configMaps")[0].(map[string]any), "forged", "spec", "data", "k")
+
+	_, err := e.SyncTenant(context.Background(), input(t, forged))
+	require.NoError(t, err)
+	out, err := e.SyncTenant(context.Background(), input(t, genuine))
+	require.NoError(t, err)
+	require.Equal(t, "v", object.String(find(out.Children, "acme-a"), "data", "k"))
+}
