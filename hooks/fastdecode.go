@@ -43,6 +43,12 @@ const maxFastDepth = 9000
 // decodeCompositeFast fills r from b and reports whether it could; on false
 // r is garbage and the caller must decode again with Decode.
 func decodeCompositeFast(b []byte, r *CompositeRequest) bool {
+	return decodeEnvelopeFast(b, r, func(p *fastParser) (ObjectMap, bool) { return p.objectMap(true) })
+}
+
+// decodeEnvelopeFast reads the envelope; children decodes the children map
+// (in full for the tenant hooks, as summaries for the registry).
+func decodeEnvelopeFast(b []byte, r *CompositeRequest, children func(*fastParser) (ObjectMap, bool)) bool {
 	p := fastParser{b: b}
 	p.ws()
 	if !p.eat('{') {
@@ -86,7 +92,7 @@ func decodeCompositeFast(b []byte, r *CompositeRequest) bool {
 			r.Parent = o
 		case "children":
 			idx = 2
-			m, ok := p.objectMap(true)
+			m, ok := children(&p)
 			if !ok {
 				return false
 			}
