@@ -209,75 +209,63 @@ func (p *fastParser) rawKey() (string, bool) {
 	return "", false
 }
 
-// objectMap reads "<type key>": {"<object key>": object|null}|null.
-func (p *fastParser) objectMap(rawManaged bool) (ObjectMap, bool) {
-	if p.lit("null") {
-		return nil, true
-	}
+// members reads {"key": value, ...} at p.i, calling member for each key
+// with p positioned at its value; member must consume the value.
+func (p *fastParser) members(member func(key string) bool) bool {
 	if !p.eat('{') {
-		return nil, false
+		return false
 	}
-	m := ObjectMap{}
 	p.ws()
 	if p.eat('}') {
-		return m, true
+		return true
 	}
 	for {
 		p.ws()
-		typ, ok := p.str()
+		k, ok := p.str()
 		if !ok {
-			return nil, false
+			return false
 		}
 		p.ws()
 		if !p.eat(':') {
-			return nil, false
+			return false
 		}
 		p.ws()
-		var objs map[string]object.Obj
-		if !p.lit("null") {
-			if !p.eat('{') {
-				return nil, false
-			}
-			objs = map[string]object.Obj{}
-			p.ws()
-			if !p.eat('}') {
-				for {
-					p.ws()
-					k, ok := p.str()
-					if !ok {
-						return nil, false
-					}
-					p.ws()
-					if !p.eat(':') {
-						return nil, false
-					}
-					p.ws()
-					o, ok := p.objOrNull(3, rawManaged)
-					if !ok {
-						return nil, false
-					}
-					objs[k] = o
-					p.ws()
-					if p.eat(',') {
-						continue
-					}
-					if p.eat('}') {
-						break
-					}
-					return nil, false
-				}
-			}
+		if !member(k) {
+			return false
 		}
-		m[typ] = objs
 		p.ws()
 		if p.eat(',') {
 			continue
 		}
-		if p.eat('}') {
-			return m, true
-		}
-		return nil, false
+		return p.eat('}')
 	}
+}
+
+// objectMap reads "<type key>": {"<object key>": object|null}|null.
+func (p *fastParser) objectMap(rawManaged bool) (ObjectMap, bool) {
+	return p.objectMapOf(func() (object.Obj, bool) { return p.objOrNull(3, rawManaged) })
+}
+
+// objectMapOf is objectMap with each object read by one.
+func (p *fastParser) objectMapOf(one func() (object.Obj, bool)) (ObjectMap, bool) {
+	if p.lit("null") {
+		return nil, true
+	}
+	m := ObjectMap{}
+	ok := p.members(func(typ string) bool {
+		if p.lit("null") {
+			m[typ] = nil
+			return true
+		}
+		objs := map[string]object.Obj{}
+		m[typ] = objs
+		return p.members(func(k string) bool {
+			o, ok := one()
+			objs[k] = o
+			return ok
+		})
+	})
+	return m, ok
 }
 
 // objOrNull reads an object (a Kubernetes object when rawManaged asks for

@@ -83,78 +83,16 @@ func decodeRegistryFast(b []byte, r *CompositeRequest, kept map[string]rawParts)
 
 // summaryMap reads the children object map, summarising every object.
 func (p *fastParser) summaryMap(kept map[string]rawParts) (ObjectMap, bool) {
-	if p.lit("null") {
-		return nil, true
-	}
-	if !p.eat('{') {
-		return nil, false
-	}
-	m := ObjectMap{}
-	p.ws()
-	if p.eat('}') {
-		return m, true
-	}
-	for {
-		p.ws()
-		typ, ok := p.str()
-		if !ok {
-			return nil, false
+	return p.objectMapOf(func() (object.Obj, bool) {
+		if p.lit("null") {
+			return nil, true
 		}
-		p.ws()
-		if !p.eat(':') {
-			return nil, false
+		o, parts, ok := p.summary()
+		if ok {
+			kept[summaryKey(o)] = parts
 		}
-		p.ws()
-		var objs map[string]object.Obj
-		if !p.lit("null") {
-			if !p.eat('{') {
-				return nil, false
-			}
-			objs = map[string]object.Obj{}
-			p.ws()
-			if !p.eat('}') {
-				for {
-					p.ws()
-					k, ok := p.str()
-					if !ok {
-						return nil, false
-					}
-					p.ws()
-					if !p.eat(':') {
-						return nil, false
-					}
-					p.ws()
-					if p.lit("null") {
-						objs[k] = nil
-					} else {
-						o, parts, ok := p.summary()
-						if !ok {
-							return nil, false
-						}
-						objs[k] = o
-						kept[summaryKey(o)] = parts
-					}
-					p.ws()
-					if p.eat(',') {
-						continue
-					}
-					if p.eat('}') {
-						break
-					}
-					return nil, false
-				}
-			}
-		}
-		m[typ] = objs
-		p.ws()
-		if p.eat(',') {
-			continue
-		}
-		if p.eat('}') {
-			return m, true
-		}
-		return nil, false
-	}
+		return o, ok
+	})
 }
 
 // summaryFields are the metadata fields a registry sync reads.
@@ -163,205 +101,65 @@ var summaryFields = map[string]bool{"name": true, "namespace": true, "uid": true
 // summary reads one object, building only what a registry sync reads.
 func (p *fastParser) summary() (object.Obj, rawParts, bool) {
 	var parts rawParts
-	if !p.eat('{') {
-		return nil, parts, false
-	}
 	o := map[string]any{}
-	p.ws()
-	if p.eat('}') {
-		return o, parts, true
-	}
-	for {
-		p.ws()
-		k, ok := p.str()
-		if !ok {
-			return nil, parts, false
-		}
-		p.ws()
-		if !p.eat(':') {
-			return nil, parts, false
-		}
-		p.ws()
+	ok := p.members(func(k string) bool {
 		switch k {
 		case "apiVersion", "kind":
-			v, ok := p.value(2)
-			if !ok {
-				return nil, parts, false
-			}
-			o[k] = v
+			return p.keep(o, k, 2)
 		case "spec":
 			start := p.i
 			if !p.skip(2) {
-				return nil, parts, false
+				return false
 			}
 			parts.spec = bytes.Clone(p.b[start:p.i])
+			return true
 		case "status":
-			st, ok := p.summaryStatus()
-			if !ok {
-				return nil, parts, false
-			}
-			o[k] = st
+			// Only the conditions: a Tenant's status also lists every
+			// resource, which the registry never reads.
+			return p.keepOnly(o, k, func(k string) bool { return k == "conditions" })
 		case "metadata":
-			md, ok := p.summaryMetadata()
-			if !ok {
-				return nil, parts, false
-			}
-			o[k] = md
-		default:
-			if !p.skip(2) {
-				return nil, parts, false
-			}
+			return p.keepOnly(o, k, func(k string) bool {
+				return summaryFields[k] || k == "annotations"
+			})
 		}
-		p.ws()
-		if p.eat(',') {
-			continue
+		return p.skip(2)
+	})
+	if md, _ := o["metadata"].(map[string]any); md != nil {
+		// Metacontroller's last-applied copy of the whole object is the
+		// largest annotation and is never returned.
+		if ann, _ := md["annotations"].(map[string]any); ann != nil {
+			delete(ann, object.LastAppliedAnnotation)
 		}
-		if p.eat('}') {
-			return o, parts, true
-		}
-		return nil, parts, false
 	}
+	return o, parts, ok
 }
 
-// summaryStatus keeps only status.conditions (a Tenant's status also lists
-// every resource, which the registry never reads).
-func (p *fastParser) summaryStatus() (any, bool) {
+// keep decodes the value at p into o[k].
+func (p *fastParser) keep(o map[string]any, k string, depth int) bool {
+	v, ok := p.value(depth)
+	o[k] = v
+	return ok
+}
+
+// keepOnly decodes the object (or null) at p into o[k], keeping only the
+// members want accepts and skipping the rest without building them.
+func (p *fastParser) keepOnly(o map[string]any, k string, want func(string) bool) bool {
 	if p.lit("null") {
-		return nil, true
+		o[k] = nil
+		return true
 	}
-	if !p.eat('{') {
-		return nil, false
-	}
-	st := map[string]any{}
-	p.ws()
-	if p.eat('}') {
-		return st, true
-	}
-	for {
-		p.ws()
-		k, ok := p.str()
-		if !ok {
-			return nil, false
+	inner := map[string]any{}
+	o[k] = inner
+	return p.members(func(m string) bool {
+		if m == object.LastAppliedAnnotation {
+			return p.skip(4)
 		}
-		p.ws()
-		if !p.eat(':') {
-			return nil, false
+		if !want(m) {
+			return p.skip(3)
 		}
-		p.ws()
-		if k == "conditions" {
-			v, ok := p.value(3)
-			if !ok {
-				return nil, false
-			}
-			st[k] = v
-		} else if !p.skip(3) {
-			return nil, false
+		if m == "annotations" {
+			return p.keepOnly(inner, m, func(string) bool { return true })
 		}
-		p.ws()
-		if p.eat(',') {
-			continue
-		}
-		if p.eat('}') {
-			return st, true
-		}
-		return nil, false
-	}
-}
-
-func (p *fastParser) summaryMetadata() (any, bool) {
-	if p.lit("null") {
-		return nil, true
-	}
-	if !p.eat('{') {
-		return nil, false
-	}
-	md := map[string]any{}
-	p.ws()
-	if p.eat('}') {
-		return md, true
-	}
-	for {
-		p.ws()
-		k, ok := p.str()
-		if !ok {
-			return nil, false
-		}
-		p.ws()
-		if !p.eat(':') {
-			return nil, false
-		}
-		p.ws()
-		switch {
-		case summaryFields[k]:
-			v, ok := p.value(3)
-			if !ok {
-				return nil, false
-			}
-			md[k] = v
-		case k == "annotations":
-			// Decoded, except Metacontroller's last-applied copy of the
-			// whole object (the largest annotation, never returned).
-			a, ok := p.annotationsWithout(object.LastAppliedAnnotation)
-			if !ok {
-				return nil, false
-			}
-			md[k] = a
-		default:
-			if !p.skip(3) {
-				return nil, false
-			}
-		}
-		p.ws()
-		if p.eat(',') {
-			continue
-		}
-		if p.eat('}') {
-			return md, true
-		}
-		return nil, false
-	}
-}
-
-// annotationsWithout reads an annotation map, skipping one key's value.
-func (p *fastParser) annotationsWithout(skipKey string) (any, bool) {
-	if p.i < len(p.b) && p.b[p.i] != '{' {
-		return p.value(4)
-	}
-	p.i++
-	m := map[string]any{}
-	p.ws()
-	if p.eat('}') {
-		return m, true
-	}
-	for {
-		p.ws()
-		k, ok := p.str()
-		if !ok {
-			return nil, false
-		}
-		p.ws()
-		if !p.eat(':') {
-			return nil, false
-		}
-		p.ws()
-		if k == skipKey {
-			if !p.skip(4) {
-				return nil, false
-			}
-		} else {
-			v, ok := p.value(4)
-			if !ok {
-				return nil, false
-			}
-			m[k] = v
-		}
-		p.ws()
-		if p.eat(',') {
-			continue
-		}
-		if p.eat('}') {
-			return m, true
-		}
-		return nil, false
-	}
+		return p.keep(inner, m, 3)
+	})
 }
