@@ -42,6 +42,10 @@ bench: ## Run the benchmarks (hook vs encoding/json floor ratio, registry sync, 
 bench-scale: ## Print the scalability table (100, 1,000, 10,000 tenants)
 	$(GO) run ./hack/benchscale
 
+.PHONY: regscale
+regscale: ## Registry sync at 1k/10k/100k rows from MariaDB: latency and peak RSS (needs MariaDB)
+	$(GO) run ./hack/regscale
+
 .PHONY: load
 load: ## Load-test tenant sync over HTTP at 1, 8 and 64 connections
 	$(GO) run ./hack/load
