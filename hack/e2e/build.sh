@@ -210,9 +210,9 @@ main() {
   build_etcd
   build_kube
   build_promql_check
-  "$CACHE/etcd-$ETCD_VERSION/etcd" --version | head -1 >&2
+  "$CACHE/etcd-$ETCD_VERSION/etcd" --version | sed -n 1p >&2
   "$CACHE/kube-apiserver-$KUBE_VERSION/kube-apiserver" --version >&2
-  "$CACHE/kubectl-$KUBE_VERSION/kubectl" version --client 2>/dev/null | head -1 >&2
+  "$CACHE/kubectl-$KUBE_VERSION/kubectl" version --client 2>/dev/null | sed -n 1p >&2
   log "done in $((SECONDS - start)) s; cache: $CACHE"
   echo "$CACHE"
 }

@@ -267,7 +267,7 @@ PY
   k get tenantregistries,tenanttemplates,tenants -n e2e-roundtrip
   k get clustertenantregistries,clustertenants -o wide
   local header
-  header="$(k get tenantregistries -n e2e-roundtrip | head -1)"
+  header="$(k get tenantregistries -n e2e-roundtrip | sed -n 1p)"
   [[ "$header" == *TEMPLATES*DESIRED*READY*FAILED*CONDITIONS*AGE* ]] || { echo "unexpected columns: $header"; return 1; }
   [[ "$(k get tenantregistry customers -n e2e-roundtrip --no-headers | awk '{print $2,$3,$4,$5,$6}')" == "2 4 3 1 TenantsFailed" ]] \
     || { echo "registry columns do not show the status"; return 1; }
@@ -289,7 +289,7 @@ check_defaults_validation() {
     if out="$(k apply --dry-run=server -f "$f" 2>&1)"; then
       echo "ACCEPTED but must be rejected: $what"; bad=$((bad + 1))
     else
-      echo "rejected $what: $(grep -o 'Invalid value.*\|Required value.*\|Unsupported value.*\|unknown field.*\|must be .*' <<<"$out" | head -1 | cut -c1-110)"
+      echo "rejected $what: $(grep -o 'Invalid value.*\|Required value.*\|Unsupported value.*\|unknown field.*\|must be .*' <<<"$out" | sed -n 1p | cut -c1-110)"
     fi
   done
   echo "$count invalid objects, $((count - bad)) rejected"
