@@ -51,25 +51,8 @@ func decodeCompositeFast(b []byte, r *CompositeRequest) bool {
 func decodeEnvelopeFast(b []byte, r *CompositeRequest, children func(*fastParser) (ObjectMap, bool)) bool {
 	p := fastParser{b: b}
 	p.ws()
-	if !p.eat('{') {
-		return false
-	}
 	var seen [5]bool
-	p.ws()
-	if p.eat('}') {
-		return p.end()
-	}
-	for {
-		p.ws()
-		key, ok := p.rawKey()
-		if !ok {
-			return false
-		}
-		p.ws()
-		if !p.eat(':') {
-			return false
-		}
-		p.ws()
+	ok := p.members(func(key string) bool {
 		idx := -1
 		switch key {
 		case "controller":
@@ -124,18 +107,12 @@ func decodeEnvelopeFast(b []byte, r *CompositeRequest, children func(*fastParser
 			return false // unknown or differently cased: Decode decides
 		}
 		if seen[idx] {
-			return false
+			return false // duplicated: Decode decides
 		}
 		seen[idx] = true
-		p.ws()
-		if p.eat(',') {
-			continue
-		}
-		if p.eat('}') {
-			return p.end()
-		}
-		return false
-	}
+		return true
+	})
+	return ok && p.end()
 }
 
 type fastParser struct {
@@ -185,28 +162,6 @@ func (p *fastParser) lit(s string) bool {
 func (p *fastParser) end() bool {
 	p.ws()
 	return p.i == len(p.b)
-}
-
-// rawKey reads an envelope key without escapes (an escaped envelope key is
-// left to Decode).
-func (p *fastParser) rawKey() (string, bool) {
-	if !p.eat('"') {
-		return "", false
-	}
-	start := p.i
-	for p.i < len(p.b) {
-		c := p.b[p.i]
-		if c == '"' {
-			k := p.b[start:p.i]
-			p.i++
-			return string(k), true
-		}
-		if c == '\\' || c < 0x20 || c >= 0x80 {
-			return "", false
-		}
-		p.i++
-	}
-	return "", false
 }
 
 // members reads {"key": value, ...} at p.i, calling member for each key

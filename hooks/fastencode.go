@@ -52,35 +52,9 @@ func appendJSON(dst []byte, v any) ([]byte, bool) {
 		}
 		return appendMap(dst, t)
 	case []any:
-		if t == nil {
-			return append(dst, "null"...), true
-		}
-		dst = append(dst, '[')
-		for i, e := range t {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			var ok bool
-			if dst, ok = appendJSON(dst, e); !ok {
-				return dst, false
-			}
-		}
-		return append(dst, ']'), true
+		return appendList(dst, t)
 	case []object.Obj:
-		if t == nil {
-			return append(dst, "null"...), true
-		}
-		dst = append(dst, '[')
-		for i, e := range t {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			var ok bool
-			if dst, ok = appendJSON(dst, e); !ok {
-				return dst, false
-			}
-		}
-		return append(dst, ']'), true
+		return appendList(dst, t)
 	case map[string]string:
 		if t == nil {
 			return append(dst, "null"...), true
@@ -293,3 +267,21 @@ func validNumber(s string) bool {
 var encodeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 
 const maxPooledEncodeBuf = 1 << 20
+
+// appendList writes a list as encoding/json does (nil is null).
+func appendList[T any](dst []byte, l []T) ([]byte, bool) {
+	if l == nil {
+		return append(dst, "null"...), true
+	}
+	dst = append(dst, '[')
+	for i, e := range l {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		var ok bool
+		if dst, ok = appendJSON(dst, e); !ok {
+			return dst, false
+		}
+	}
+	return append(dst, ']'), true
+}

@@ -47,11 +47,10 @@ func RegistryRelated(parent object.Obj) []RelatedRule {
 // failure to read the rows is a 503: Metacontroller then keeps every Tenant
 // and retries, where a 200 with fewer Tenants would delete them.
 func (s *Server) registrySync(ctx context.Context, _ *http.Request, body []byte) (answer, error) {
-	req, full, err := decodeRegistry(body)
+	r, full, err := decodeRegistry(body)
 	if err != nil {
 		return answer{}, err
 	}
-	r := &req.CompositeRequest
 	if r.Parent == nil {
 		return answer{}, &DecodeError{Err: errMissingParent}
 	}

@@ -19,23 +19,18 @@ import (
 // request body: an 87 MiB body of 20,000 Tenants can be collected as soon as
 // it is decoded (docs/performance.md).
 
-// registryRequest is a decoded registry sync request.
-type registryRequest struct {
-	CompositeRequest
-}
-
 // decodeRegistry decodes a registry sync request with summarised children,
 // falling back to the complete decoding for anything unusual (the same
 // result or error as every other hook).
-func decodeRegistry(b []byte) (*registryRequest, fullFunc, error) {
-	r := &registryRequest{}
+func decodeRegistry(b []byte) (*CompositeRequest, fullFunc, error) {
+	r := &CompositeRequest{}
 	kept := map[string]rawParts{}
-	if decodeRegistryFast(b, &r.CompositeRequest, kept) {
+	if decodeRegistryFast(b, r, kept) {
 		if err := r.validate(); err != nil {
 			return nil, nil, &DecodeError{Err: err}
 		}
 		return r, func(o object.Obj) object.Obj {
-			parts, ok := kept[summaryKey(o)]
+			parts, ok := kept[object.Key(o)]
 			if !ok {
 				return o
 			}
@@ -46,8 +41,8 @@ func decodeRegistry(b []byte) (*registryRequest, fullFunc, error) {
 			return out
 		}, nil
 	}
-	r = &registryRequest{}
-	if err := Decode(bytes.NewReader(b), &r.CompositeRequest); err != nil {
+	r = &CompositeRequest{}
+	if err := Decode(bytes.NewReader(b), r); err != nil {
 		return nil, nil, err
 	}
 	return r, nil, nil
@@ -69,14 +64,10 @@ func decodeRaw(b []byte) any {
 	return v
 }
 
-func summaryKey(o object.Obj) string {
-	return object.TypeKey(object.APIVersion(o), object.Kind(o)) + "|" + object.ObjKey(object.Namespace(o), object.Name(o))
-}
-
 // decodeRegistryFast is decodeCompositeFast with summarised children: for
 // each child only apiVersion, kind, metadata.{name, namespace, uid,
 // deletionTimestamp, labels} and status.conditions are built; kept receives
-// copies of its spec and annotations under summaryKey.
+// copies of its spec and annotations under object.Key.
 func decodeRegistryFast(b []byte, r *CompositeRequest, kept map[string]rawParts) bool {
 	return decodeEnvelopeFast(b, r, func(p *fastParser) (ObjectMap, bool) { return p.summaryMap(kept) })
 }
@@ -89,7 +80,7 @@ func (p *fastParser) summaryMap(kept map[string]rawParts) (ObjectMap, bool) {
 		}
 		o, parts, ok := p.summary()
 		if ok {
-			kept[summaryKey(o)] = parts
+			kept[object.Key(o)] = parts
 		}
 		return o, ok
 	})

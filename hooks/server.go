@@ -195,12 +195,6 @@ func (s *Server) hook(controller, hook string, fn handlerFunc) http.HandlerFunc 
 			w.WriteHeader(code)
 			return
 		}
-		if raw, ok := ans.body.([]byte); ok {
-			w.Header().Set("Content-Type", "application/json")
-			code = http.StatusOK
-			_, _ = w.Write(raw)
-			return
-		}
 		w.Header().Set("Content-Type", "application/json")
 		code = http.StatusOK
 		if err := Encode(w, ans.body); err != nil {

@@ -48,14 +48,18 @@ func (e *Engine) Claims(ctx context.Context, t *Template, tenant object.Obj, sco
 		}
 		out = append(out, c)
 	}
-	sort.SliceStable(out, func(i, j int) bool { return claimKey(out[i]) < claimKey(out[j]) })
+	key := func(c any) string {
+		m := c.(map[string]any)
+		return claimKey(m, object.String(m, "namespace"))
+	}
+	sort.SliceStable(out, func(i, j int) bool { return key(out[i]) < key(out[j]) })
 	return out
 }
 
-func claimKey(c any) string {
-	m := c.(map[string]any)
-	ns, _ := m["namespace"].(string)
-	return object.TypeKey(m["apiVersion"].(string), m["kind"].(string)) + "|" + object.ObjKey(ns, m["name"].(string))
+// claimKey is the object.Key of the object a claim names; ns is the
+// claim's namespace after defaulting.
+func claimKey(m map[string]any, ns string) string {
+	return object.TypeKey(object.String(m, "apiVersion"), object.String(m, "kind")) + "|" + object.ObjKey(ns, object.String(m, "name"))
 }
 
 // hasForce reports whether any claim asks for a takeover.

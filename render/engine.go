@@ -1,7 +1,6 @@
 package render
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -81,14 +80,4 @@ func (e *Engine) Template(o object.Obj) (*Template, error) {
 	e.templates[key] = t
 	e.mu.Unlock()
 	return t, nil
-}
-
-// withDeadline bounds a whole render. text/template cannot be interrupted, so
-// the template engine polls ctx in its writer and list generators; this is
-// the deadline it polls.
-func withDeadline(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	if d <= 0 {
-		return context.WithCancel(ctx)
-	}
-	return context.WithTimeout(ctx, d)
 }

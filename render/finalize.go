@@ -147,7 +147,7 @@ func (tc *tenantCtx) templateFacts() map[string]*fact {
 		if err != nil {
 			continue
 		}
-		out[childKey(o)] = &fact{Level: t.Graph.Level(r.ID), DeletionPolicy: r.DeletionPolicy}
+		out[object.Key(o)] = &fact{Level: t.Graph.Level(r.ID), DeletionPolicy: r.DeletionPolicy}
 	}
 	tc.tpl = nil
 	return out

@@ -46,7 +46,7 @@ func (e *Engine) SyncNamespace(ctx context.Context, in NamespaceInput) (Namespac
 	keys := make([]string, 0, len(in.Observed))
 	byKey := map[string]object.Obj{}
 	for _, o := range in.Observed {
-		k := childKey(o)
+		k := object.Key(o)
 		keys = append(keys, k)
 		byKey[k] = o
 		if id := object.String(o, "metadata", "labels", LabelResourceID); id != "" {
@@ -108,7 +108,7 @@ func (e *Engine) SyncNamespace(ctx context.Context, in NamespaceInput) (Namespac
 	if out.Attachments == nil {
 		out.Attachments = []object.Obj{}
 	}
-	sort.SliceStable(out.Attachments, func(i, j int) bool { return childKey(out.Attachments[i]) < childKey(out.Attachments[j]) })
+	sort.SliceStable(out.Attachments, func(i, j int) bool { return object.Key(out.Attachments[i]) < object.Key(out.Attachments[j]) })
 	if len(problems) > 0 {
 		msg := strings.Join(problems, "; ")
 		out.Annotations[AnnotationDefaultsError] = &msg
@@ -170,7 +170,7 @@ func Adopt(in AdoptionInput) (labels, annotations map[string]*string) {
 	}
 	tenants := append([]object.Obj(nil), in.Tenants...)
 	sort.SliceStable(tenants, func(i, j int) bool { return ObjRef(tenants[i]) < ObjRef(tenants[j]) })
-	key := childKey(in.Object)
+	key := object.Key(in.Object)
 	orphanOf := object.String(in.Object, "metadata", "labels", LabelTenant)
 	retained := object.String(in.Object, "metadata", "labels", LabelOrphaned) == "true"
 	for _, t := range tenants {
@@ -187,7 +187,7 @@ func Adopt(in AdoptionInput) (labels, annotations map[string]*string) {
 			if ns == "" && !clusterScoped[object.String(m, "kind")] {
 				ns = object.Namespace(t)
 			}
-			if force, _ := m["force"].(bool); force && claimKeyOf(m, ns) == key {
+			if force, _ := m["force"].(bool); force && claimKey(m, ns) == key {
 				claimed = true
 			}
 		}
@@ -203,8 +203,4 @@ func Adopt(in AdoptionInput) (labels, annotations map[string]*string) {
 		return labels, annotations
 	}
 	return nil, nil
-}
-
-func claimKeyOf(m map[string]any, ns string) string {
-	return object.TypeKey(object.String(m, "apiVersion"), object.String(m, "kind")) + "|" + object.ObjKey(ns, object.String(m, "name"))
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/tenant-hooks/tenant-hooks/render/names"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 	"github.com/tenant-hooks/tenant-hooks/render/readiness"
+	"github.com/tenant-hooks/tenant-hooks/render/tmpl"
 )
 
 // Scope says whether the parent is a namespaced Tenant or a ClusterTenant.
@@ -133,10 +134,6 @@ type tenantCtx struct {
 	renderFailed bool
 }
 
-func childKey(o object.Obj) string {
-	return object.TypeKey(object.APIVersion(o), object.Kind(o)) + "|" + object.ObjKey(object.Namespace(o), object.Name(o))
-}
-
 // Vars builds the template variables of a tenant: the row values the
 // registry copied into spec.values, plus the names upstream's docs promised.
 func Vars(tenant object.Obj, t *Template) map[string]any {
@@ -160,7 +157,7 @@ func Vars(tenant object.Obj, t *Template) map[string]any {
 	}
 	if h, ok := vars["hostOrUrl"].(string); ok {
 		if _, set := vars["host"]; !set {
-			vars["host"] = ToHost(h)
+			vars["host"] = tmpl.ToHost(h)
 		}
 	}
 	vars["registryId"] = object.String(tenant, "spec", "registryId")
@@ -191,7 +188,7 @@ func (e *Engine) SyncTenant(ctx context.Context, in TenantInput) (TenantOutput, 
 		prev:     previousResources(in.Tenant),
 	}
 	for _, o := range in.Observed {
-		k := childKey(o)
+		k := object.Key(o)
 		tc.observed[k] = o
 		if id := object.String(o, "metadata", "labels", LabelResourceID); id != "" {
 			tc.byID[id] = append(tc.byID[id], o)
@@ -274,7 +271,7 @@ func (tc *tenantCtx) resource(r *Resource) {
 	var observed object.Obj
 	if rerr == nil {
 		st.Name, st.Namespace = object.Name(rendered), object.Namespace(rendered)
-		k := childKey(rendered)
+		k := object.Key(rendered)
 		observed = tc.observed[k]
 		if observed != nil && tc.keptByID[k] {
 			// An earlier resource kept this object because of its (stale)
@@ -286,7 +283,7 @@ func (tc *tenantCtx) resource(r *Resource) {
 		// The name may have changed (new template or row) or failed to render:
 		// the object this resource created before still carries its id.
 		for _, o := range tc.byID[r.ID] {
-			if k := childKey(o); !tc.used[k] {
+			if k := object.Key(o); !tc.used[k] {
 				observed = o
 				tc.keptByID[k] = true
 				break
@@ -303,7 +300,7 @@ func (tc *tenantCtx) resource(r *Resource) {
 		}
 	}
 	if observed != nil {
-		tc.used[childKey(observed)] = true
+		tc.used[object.Key(observed)] = true
 		if st.Name == "" || r.CreationPolicy == CreationOnce {
 			// Status names the object actually kept (its kind too: the
 			// template may have changed the resource's kind since).
@@ -408,7 +405,7 @@ func (tc *tenantCtx) resource(r *Resource) {
 func (tc *tenantCtx) keepAllOf(r *Resource) bool {
 	kept := false
 	for _, o := range tc.byID[r.ID] {
-		if k := childKey(o); !tc.used[k] {
+		if k := object.Key(o); !tc.used[k] {
 			tc.used[k] = true
 			tc.keptByID[k] = true
 			tc.children = append(tc.children, tc.preserve(o, r))
@@ -457,7 +454,7 @@ func (tc *tenantCtx) keyOf(r *Resource) (string, bool) {
 // dropChild removes the child with key k from the answer.
 func (tc *tenantCtx) dropChild(k string) {
 	delete(tc.keptByID, k)
-	tc.children = slices.DeleteFunc(tc.children, func(c object.Obj) bool { return childKey(c) == k })
+	tc.children = slices.DeleteFunc(tc.children, func(c object.Obj) bool { return object.Key(c) == k })
 }
 
 // timeout starts or checks the readiness budget of a waiting resource. The
@@ -611,9 +608,7 @@ func (tc *tenantCtx) render(r *Resource) (object.Obj, error) {
 		return fail("kind", fmt.Errorf("%s is not a child type of this controller (declared: %s); add it to the controller's childResources (see docs/deploy.md)",
 			object.TypeKey(apiVersion, kind), strings.Join(sortedKeys(tc.in.ChildTypes), ", ")))
 	}
-	for _, f := range []string{"status"} {
-		delete(o, f)
-	}
+	delete(o, "status")
 	for _, f := range serverOwned {
 		delete(md, f)
 	}
@@ -844,9 +839,9 @@ func hasAnchor(o object.Obj) bool {
 
 // existing finds a pre-existing object that is not this Tenant's child.
 func (tc *tenantCtx) existing(rendered object.Obj) object.Obj {
-	k := childKey(rendered)
+	k := object.Key(rendered)
 	for _, o := range tc.in.Existing {
-		if childKey(o) == k {
+		if object.Key(o) == k {
 			return o
 		}
 	}
@@ -898,9 +893,9 @@ func managersOf(o object.Obj) string {
 // this resource wants. Metacontroller ignores a create of an existing object,
 // so without this the resource would wait for ever.
 func (tc *tenantCtx) orphanFor(rendered object.Obj) object.Obj {
-	k := childKey(rendered)
+	k := object.Key(rendered)
 	for _, o := range tc.in.Related {
-		if childKey(o) == k {
+		if object.Key(o) == k {
 			return o
 		}
 	}
@@ -995,7 +990,7 @@ func (tc *tenantCtx) output() TenantOutput {
 	if children == nil {
 		children = []object.Obj{}
 	}
-	sort.SliceStable(children, func(i, j int) bool { return childKey(children[i]) < childKey(children[j]) })
+	sort.SliceStable(children, func(i, j int) bool { return object.Key(children[i]) < object.Key(children[j]) })
 
 	var ready, failed, desired int
 	var waiting, pending, retained int
@@ -1055,6 +1050,3 @@ func (tc *tenantCtx) output() TenantOutput {
 	status["conditions"] = conds
 	return TenantOutput{Children: children, Status: status, ResyncAfter: tc.resync, TimeDependent: tc.timeDep}
 }
-
-// ToHost is upstream's toHost, shared with the template function.
-func ToHost(s string) string { return hostOf(s) }

@@ -93,7 +93,7 @@ func main() {
 	}
 
 	fmt.Printf("Machine: %d CPUs (%s), %s; template set %q; hook-side work through the HTTP handler in process\n\n",
-		runtime.NumCPU(), cpuModel(), runtime.Version(), *set)
+		runtime.NumCPU(), steady.CPUModel(), runtime.Version(), *set)
 	fmt.Println("| Tenants | Templates | Resources/Tenant | Total Resources | Reconciliation Time | Memory Usage | Hook calls | Mean per call | Wall time of run |")
 	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range results {
@@ -191,21 +191,6 @@ func measured(h steady.Hook, maxReq *int) steady.Hook {
 		*maxReq = max(*maxReq, len(body))
 		return h(path, body)
 	}
-}
-
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown CPU"
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "model name") {
-			if _, v, ok := strings.Cut(line, ":"); ok {
-				return strings.TrimSpace(v)
-			}
-		}
-	}
-	return "unknown CPU"
 }
 
 func commas(n int) string {

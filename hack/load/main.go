@@ -155,7 +155,7 @@ func main() {
 	}
 
 	fmt.Printf("Machine: %d CPUs (%s), %s. Server: bin/tenant-hooks serve on 127.0.0.1 (GOMAXPROCS=%d); load: wrk on the same machine.\n",
-		runtime.NumCPU(), cpuModel(), runtime.Version(), runtime.NumCPU())
+		runtime.NumCPU(), steady.CPUModel(), runtime.Version(), runtime.NumCPU())
 	fmt.Printf("Request: basic example steady state, %d bytes; answer %d bytes. Server RSS idle after one request: %s.\n\n",
 		len(body), len(answer), steady.MiB(idleRSS))
 	fmt.Println("| Requests | Connections | Requests/s | p50 | p90 | p99 | max | Errors | Server RSS under load (max) | Server CPU per request | Per-core throughput |")
@@ -272,21 +272,6 @@ func us(v int64) string {
 		return d.Round(100 * time.Microsecond).String()
 	}
 	return d.Round(time.Microsecond).String()
-}
-
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown CPU"
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "model name") {
-			if _, v, ok := strings.Cut(line, ":"); ok {
-				return strings.TrimSpace(v)
-			}
-		}
-	}
-	return "unknown CPU"
 }
 
 func check(err error) {

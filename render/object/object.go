@@ -32,6 +32,12 @@ func ObjKey(namespace, name string) string {
 	return namespace + "/" + name
 }
 
+// Key identifies an object among a parent's children:
+// "<TypeKey>|<ObjKey>", e.g. "Deployment.apps/v1|acme/acme-web".
+func Key(o Obj) string {
+	return TypeKey(APIVersion(o), Kind(o)) + "|" + ObjKey(Namespace(o), Name(o))
+}
+
 // Group returns the API group of an apiVersion ("" for the core group).
 func Group(apiVersion string) string {
 	if i := strings.IndexByte(apiVersion, '/'); i >= 0 {

@@ -35,10 +35,6 @@ func New(parentUID string) *Cluster {
 	return &Cluster{ParentUID: parentUID, objects: map[string]object.Obj{}}
 }
 
-func key(o object.Obj) string {
-	return object.TypeKey(object.APIVersion(o), object.Kind(o)) + "|" + object.ObjKey(object.Namespace(o), object.Name(o))
-}
-
 // Objects returns the cluster's objects sorted by key.
 func (c *Cluster) Objects() []object.Obj {
 	keys := make([]string, 0, len(c.objects))
@@ -133,10 +129,10 @@ func controllerOf(o object.Obj) string {
 }
 
 // Put adds an object as if someone else had created it.
-func (c *Cluster) Put(o object.Obj) { c.objects[key(o)] = o }
+func (c *Cluster) Put(o object.Obj) { c.objects[object.Key(o)] = o }
 
 // Delete removes an object as if the API server had finished deleting it.
-func (c *Cluster) Delete(o object.Obj) { delete(c.objects, key(o)) }
+func (c *Cluster) Delete(o object.Obj) { delete(c.objects, object.Key(o)) }
 
 // Apply reconciles desired children like Metacontroller's InPlace strategy:
 // deletes first, then creates and updates. Finalized answers are not applied
@@ -144,7 +140,7 @@ func (c *Cluster) Delete(o object.Obj) { delete(c.objects, key(o)) }
 func (c *Cluster) Apply(children []object.Obj) {
 	want := map[string]object.Obj{}
 	for _, o := range children {
-		want[key(o)] = o
+		want[object.Key(o)] = o
 	}
 	for k, o := range c.objects {
 		if !c.owned(o) {
