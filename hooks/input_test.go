@@ -3,6 +3,8 @@ package hooks_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -114,9 +116,13 @@ func TestEveryRouteRejectsMalformedEnvelopes(t *testing.T) {
 // nothing of it is decoded; a body of exactly the limit is read.
 func TestEveryRouteBodyLimit(t *testing.T) {
 	const limit = 64 << 10
-	ts := newServer(t, datasource.PoolOptions{Dial: mysqltest.Closed()}, hooks.Config{BodyLimit: limit})
+	ts := newServer(t, datasource.PoolOptions{Dial: mysqltest.Closed()}, hooks.Config{BodyLimit: limit, RegistryBodyLimit: limit})
 	for _, r := range hookRoutes(t) {
 		t.Run(strings.TrimPrefix(r.Path, "/hooks/"), func(t *testing.T) {
+			flag := "--body-limit"
+			if r.Path == "/hooks/registries/sync" {
+				flag = "--registry-body-limit" // streamed, with a limit of its own
+			}
 			valid := validBody(t, r)
 			require.Less(t, len(valid), limit)
 			over := append(append([]byte{}, valid...), bytes.Repeat([]byte(" "), limit-len(valid)+1)...)
@@ -125,13 +131,39 @@ func TestEveryRouteBodyLimit(t *testing.T) {
 
 			// Far over the limit: the server stops reading at the limit.
 			code, hdr, body = secPost(t, ts, r.Path, bytes.Repeat([]byte("["), 4*limit))
-			requireJSONError(t, code, hdr, body, http.StatusRequestEntityTooLarge, "--body-limit")
+			requireJSONError(t, code, hdr, body, http.StatusRequestEntityTooLarge, flag)
 
 			exact := append(append([]byte{}, valid...), bytes.Repeat([]byte(" "), limit-len(valid))...)
 			code, _, body = secPost(t, ts, r.Path, exact)
 			require.Equal(t, http.StatusOK, code, "a body of exactly the limit is accepted: %s", body)
 		})
 	}
+}
+
+// A registry sync is read as it streams in: a body without a
+// Content-Length that grows past --registry-body-limit is a 413 too.
+func TestRegistryBodyLimitWhileStreaming(t *testing.T) {
+	const limit = 64 << 10
+	ts := newServer(t, datasource.PoolOptions{Dial: mysqltest.Closed()}, hooks.Config{RegistryBodyLimit: limit})
+	child := `{"metadata":{"name":"a"},"spec":{"v":"` + strings.Repeat("x", 1000) + `"}}`
+	var body bytes.Buffer
+	body.WriteString(`{"parent":{"kind":"TenantRegistry"},"children":{"Tenant.x/v1":{`)
+	for i := 0; body.Len() < 2*limit; i++ {
+		if i > 0 {
+			body.WriteByte(',')
+		}
+		fmt.Fprintf(&body, `"ns/t%d":%s`, i, child)
+	}
+	body.WriteString(`}}}`)
+	req, err := http.NewRequest(http.MethodPost, ts.URL+"/hooks/registries/sync", io.MultiReader(&body))
+	require.NoError(t, err)
+	req.ContentLength = -1 // chunked: the limit is found while decoding
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	msg, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	requireJSONError(t, resp.StatusCode, resp.Header, msg, http.StatusRequestEntityTooLarge, "--registry-body-limit")
 }
 
 // The per-request deadline ends a registry sync against a database that

@@ -1,10 +1,13 @@
 package hooks
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -45,22 +48,19 @@ func RegistryRelated(parent object.Obj) []RelatedRule {
 
 // registrySync reads the registry's rows and answers its desired Tenants. Any
 // failure to read the rows is a 503: Metacontroller then keeps every Tenant
-// and retries, where a 200 with fewer Tenants would delete them.
-func (s *Server) registrySync(ctx context.Context, _ *http.Request, body []byte) (answer, error) {
-	r, full, err := decodeRegistry(body)
+// and retries, where a 200 with fewer Tenants would delete them. The request
+// is decoded as it streams in and the answer encoded Tenant by Tenant
+// (registrystream.go), so a large registry costs ≈ 1 KB per Tenant, not the
+// request's 4.5 KB plus the answer's maps.
+func (s *Server) registrySync(ctx context.Context, _ *http.Request, body io.Reader) (answer, error) {
+	r, err := decodeRegistryStream(body)
 	if err != nil {
 		return answer{}, err
 	}
 	if r.Parent == nil {
 		return answer{}, &DecodeError{Err: errMissingParent}
 	}
-	in := render.RegistryInput{Registry: r.Parent, Full: full}
-	for typ, objs := range r.Children {
-		_ = typ
-		for _, k := range sortedObjKeys(objs) {
-			in.Observed = append(in.Observed, objs[k])
-		}
-	}
+	in := render.RegistryInput{Registry: r.Parent, Observed: r.Observed}
 	for _, k := range sortedObjKeys(r.Related[templateTypeKey]) {
 		in.Templates = append(in.Templates, r.Related[templateTypeKey][k])
 	}
@@ -74,7 +74,11 @@ func (s *Server) registrySync(ctx context.Context, _ *http.Request, body []byte)
 	}
 	start := time.Now()
 	out := s.engine.SyncRegistry(ctx, in)
+	encoded, err := encodeRegistryAnswer(out)
 	s.metrics.RenderDuration.WithLabelValues("registry").Observe(time.Since(start).Seconds())
+	if err != nil {
+		return answer{}, err
+	}
 
 	ns, name := object.Namespace(r.Parent), object.Name(r.Parent)
 	if specErr == nil {
@@ -87,8 +91,69 @@ func (s *Server) registrySync(ctx context.Context, _ *http.Request, body []byte)
 		s.metrics.GuardActivations.WithLabelValues(ns, name).Inc()
 		s.log.Warn("mass-deletion guard kept Tenants", "registry", object.ObjKey(ns, name), "blocked", out.BlockedDeletion)
 	}
-	resp := CompositeResponse{Status: out.Status, Children: out.Children, ResyncAfterSeconds: out.ResyncAfter.Seconds()}
-	return answer{body: resp}, nil
+	return answer{body: encoded}, nil
+}
+
+// encodeRegistryAnswer writes the CompositeResponse of out — the bytes Encode
+// writes for it — building one Tenant at a time into chunks, so neither the
+// Tenants nor a doubling buffer are ever held whole.
+func encodeRegistryAnswer(out render.RegistryOutput) (chunkedJSON, error) {
+	var w chunkWriter
+	head, ok := appendJSON([]byte(`{"status":`), out.Status)
+	if !ok {
+		return nil, fmt.Errorf("encoding registry status: unsupported value")
+	}
+	w.write(append(head, `,"children":[`...))
+	var scratch []byte
+	i := 0
+	for t := range out.Children {
+		scratch = scratch[:0]
+		if i > 0 {
+			scratch = append(scratch, ',')
+		}
+		i++
+		b, ok := appendJSON(scratch, t)
+		if !ok {
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(t); err != nil {
+				return nil, fmt.Errorf("encoding Tenant %s: %w", object.Name(t), err)
+			}
+			b = append(scratch, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
+		}
+		scratch = b
+		w.write(b)
+	}
+	tail := []byte("]")
+	if secs := out.ResyncAfter.Seconds(); secs != 0 {
+		tail = append(tail, `,"resyncAfterSeconds":`...)
+		if tail, ok = appendFloat(tail, secs); !ok {
+			return nil, fmt.Errorf("encoding resyncAfterSeconds %v", secs)
+		}
+	}
+	w.write(append(tail, "}\n"...))
+	return w.chunks, nil
+}
+
+// chunkedJSON is an answer already encoded, in chunks.
+type chunkedJSON [][]byte
+
+// chunkWriter appends bytes to fixed-size chunks.
+type chunkWriter struct{ chunks [][]byte }
+
+const answerChunk = 1 << 20
+
+func (w *chunkWriter) write(b []byte) {
+	for len(b) > 0 {
+		if len(w.chunks) == 0 || len(w.chunks[len(w.chunks)-1]) == cap(w.chunks[len(w.chunks)-1]) {
+			w.chunks = append(w.chunks, make([]byte, 0, answerChunk))
+		}
+		last := &w.chunks[len(w.chunks)-1]
+		n := min(len(b), cap(*last)-len(*last))
+		*last = append(*last, b[:n]...)
+		b = b[n:]
+	}
 }
 
 // readRows builds the registry's source from its spec and the related Secret

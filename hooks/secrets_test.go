@@ -95,7 +95,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	servers := map[string]*harness{
 		"mysql":  newHarness(t, datasource.PoolOptions{Dial: redirect}, hooks.Config{BodyLimit: 256 << 10, HookDeadline: 2 * time.Second}, render.Options{}, fmt.Errorf("boom")),
 		"closed": newHarness(t, datasource.PoolOptions{Dial: mysqltest.Closed()}, hooks.Config{}, render.Options{}, nil),
-		"direct": newHarness(t, datasource.PoolOptions{}, hooks.Config{BodyLimit: 32 << 10}, render.Options{}, nil),
+		"direct": newHarness(t, datasource.PoolOptions{}, hooks.Config{BodyLimit: 32 << 10, RegistryBodyLimit: 32 << 10}, render.Options{}, nil),
 	}
 	type call struct {
 		name, server, path string

@@ -23,10 +23,16 @@ import (
 
 // Config holds the HTTP-level settings.
 type Config struct {
-	// BodyLimit caps a request body. A registry sync request carries every
-	// observed Tenant (≈1.5 KiB each with Metacontroller's bookkeeping), so
-	// the default of 64 MiB fits ≈40,000 Tenants.
+	// BodyLimit caps the body of every hook but the registry sync. These
+	// are read whole into memory; a tenant sync carries one Tenant's
+	// observed children (≈ 35 KB for the basic example), so the default of
+	// 64 MiB is far above any real one and bounds what a caller can pin.
 	BodyLimit int64
+	// RegistryBodyLimit caps a registry sync request, which is decoded as
+	// it streams in and costs ≈ 1 KB of memory per observed Tenant (not
+	// its ≈ 4.5 KB of JSON): the default of 512 MiB fits ≈ 115,000 Tenants
+	// with Metacontroller's default apply (docs/performance.md).
+	RegistryBodyLimit int64
 	// HookDeadline bounds the work of one request. It must stay below
 	// Metacontroller's hook timeout (10 s by default) so that we answer 503
 	// before Metacontroller gives up and logs a less useful timeout.
@@ -41,6 +47,9 @@ type Config struct {
 func (c *Config) Defaults() {
 	if c.BodyLimit <= 0 {
 		c.BodyLimit = 64 << 20
+	}
+	if c.RegistryBodyLimit <= 0 {
+		c.RegistryBodyLimit = 512 << 20
 	}
 	if c.HookDeadline <= 0 {
 		c.HookDeadline = 8 * time.Second
@@ -96,7 +105,7 @@ func (s *Server) Handler() http.Handler {
 	r.Post("/hooks/tenants/sync", s.hook("tenant", "sync", s.tenantSync))
 	r.Post("/hooks/tenants/finalize", s.hook("tenant", "finalize", s.tenantSync))
 	r.Post("/hooks/registries/customize", s.hook("registry", "customize", s.registryCustomize))
-	r.Post("/hooks/registries/sync", s.hook("registry", "sync", s.registrySync))
+	r.Post("/hooks/registries/sync", s.streamHook("registry", "sync", s.cfg.RegistryBodyLimit, "--registry-body-limit", s.registrySync))
 	r.Post("/hooks/namespaces/customize", s.hook("namespace", "customize", s.namespaceCustomize))
 	r.Post("/hooks/namespaces/sync", s.hook("namespace", "sync", s.namespaceSync))
 	r.Post("/hooks/adoption/customize", s.hook("adoption", "customize", s.adoptionCustomize))
@@ -112,6 +121,11 @@ func (s *Server) Handler() http.Handler {
 
 // handlerFunc is one hook's logic: body in, answer out.
 type handlerFunc func(ctx context.Context, req *http.Request, body []byte) (answer, error)
+
+// streamFunc is a hook that reads its body as it arrives (the registry
+// sync, whose body grows with the registry). Read errors must come back
+// wrapped in a *readError.
+type streamFunc func(ctx context.Context, req *http.Request, body io.Reader) (answer, error)
 
 // answer is what a handler returns on success.
 type answer struct {
@@ -135,6 +149,18 @@ func unavailable(format string, args ...any) error {
 }
 
 func (s *Server) hook(controller, hook string, fn handlerFunc) http.HandlerFunc {
+	return s.streamHook(controller, hook, s.cfg.BodyLimit, "--body-limit", func(ctx context.Context, req *http.Request, r io.Reader) (answer, error) {
+		body, err := readBody(r, req.ContentLength, s.cfg.BodyLimit)
+		if err != nil {
+			return answer{}, &readError{err}
+		}
+		return fn(ctx, req, body)
+	})
+}
+
+// streamHook serves one hook: limits, deadline, metrics, the mapping of
+// errors onto status codes, and the answer.
+func (s *Server) streamHook(controller, hook string, limit int64, limitFlag string, fn streamFunc) http.HandlerFunc {
 	inFlight := s.metrics.HookInFlight.WithLabelValues(controller, hook)
 	duration := s.metrics.HookDuration.WithLabelValues(controller, hook)
 	return func(w http.ResponseWriter, req *http.Request) {
@@ -156,19 +182,24 @@ func (s *Server) hook(controller, hook string, fn handlerFunc) http.HandlerFunc 
 
 		ctx, cancel := context.WithTimeout(req.Context(), s.cfg.HookDeadline)
 		defer cancel()
-		body, err := readBody(w, req, s.cfg.BodyLimit)
-		if err != nil {
+		if req.ContentLength > limit {
+			code = http.StatusRequestEntityTooLarge
+			writeError(w, code, tooLarge(limit, limitFlag))
+			return
+		}
+		ans, err := fn(ctx, req, http.MaxBytesReader(w, req.Body, limit))
+		var rerr *readError
+		if errors.As(err, &rerr) {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
 				code = http.StatusRequestEntityTooLarge
-				writeError(w, code, fmt.Sprintf("request body larger than %d bytes (--body-limit)", s.cfg.BodyLimit))
+				writeError(w, code, tooLarge(limit, limitFlag))
 				return
 			}
 			code = http.StatusBadRequest
-			writeError(w, code, "reading request body: "+err.Error())
+			writeError(w, code, rerr.Error())
 			return
 		}
-		ans, err := fn(ctx, req, body)
 		if err == nil && ctx.Err() != nil {
 			err = &UnavailableError{Err: fmt.Errorf("hook deadline of %s exceeded", s.cfg.HookDeadline)}
 		}
@@ -197,6 +228,20 @@ func (s *Server) hook(controller, hook string, fn handlerFunc) http.HandlerFunc 
 		}
 		w.Header().Set("Content-Type", "application/json")
 		code = http.StatusOK
+		if chunks, ok := ans.body.(chunkedJSON); ok {
+			n := 0
+			for _, c := range chunks {
+				n += len(c)
+			}
+			w.Header().Set("Content-Length", strconv.Itoa(n))
+			for _, c := range chunks {
+				if _, err := w.Write(c); err != nil {
+					s.log.Warn("writing hook answer", "controller", controller, "hook", hook, "error", err.Error())
+					break
+				}
+			}
+			return
+		}
 		if err := Encode(w, ans.body); err != nil {
 			s.log.Warn("writing hook answer", "controller", controller, "hook", hook, "error", err.Error())
 		}
@@ -222,12 +267,15 @@ func writeError(w http.ResponseWriter, code int, msg string) {
 	_ = Encode(w, map[string]string{"error": msg})
 }
 
-// readBody reads the request body up to limit. With a Content-Length the
-// buffer is allocated once at its final size: growing it by doubling would
-// briefly hold up to three times a large registry request.
-func readBody(w http.ResponseWriter, req *http.Request, limit int64) ([]byte, error) {
-	r := http.MaxBytesReader(w, req.Body, limit)
-	if n := req.ContentLength; n > 0 && n <= limit {
+func tooLarge(limit int64, flag string) string {
+	return fmt.Sprintf("request body larger than %d bytes (%s)", limit, flag)
+}
+
+// readBody reads a body (already behind http.MaxBytesReader) up to limit.
+// With a Content-Length the buffer is allocated once at its final size:
+// growing it by doubling would briefly hold up to three times a large body.
+func readBody(r io.Reader, contentLength, limit int64) ([]byte, error) {
+	if n := contentLength; n > 0 && n <= limit {
 		buf := make([]byte, n, n+1)
 		if _, err := io.ReadFull(r, buf); err != nil {
 			return nil, err

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"iter"
 	"regexp"
 	"sort"
 	"strconv"
@@ -228,29 +229,65 @@ type RegistryInput struct {
 	Registry  object.Obj
 	Templates []object.Obj // every TenantTemplate delivered; filtered here
 	Rows      datasource.Result
-	Observed  []object.Obj // observed Tenants
-	// Full returns the complete object of an observed Tenant when Observed
-	// holds summaries (identity, deletion time, status): the hook decodes
-	// the whole Tenant only when the guard keeps it. Nil: Observed is complete.
-	Full func(object.Obj) object.Obj
+	Observed  []ObservedTenant
 }
 
-func (in *RegistryInput) full(o object.Obj) object.Obj {
-	if in.Full == nil {
-		return o
+// ObservedTenant is what a registry sync reads of one observed Tenant. A
+// registry's request carries every Tenant with all of Metacontroller's
+// bookkeeping (≈ 4.5 KB each); the hook keeps only this, so that its memory
+// grows with what it needs, not with the request (docs/performance.md).
+type ObservedTenant struct {
+	Name        string
+	Terminating bool
+	// Ready counts the Tenant's Ready conditions that are True, Failed
+	// those that are not because something broke (see countTenant).
+	Ready, Failed int
+	// Kept returns the Tenant as the registry answers it when it keeps it
+	// (the mass-deletion guard, an invalid registry spec): the observed
+	// object without the fields the API server owns. Called only then.
+	Kept func() object.Obj
+}
+
+// ObserveTenant summarises a complete observed Tenant.
+func ObserveTenant(o object.Obj) ObservedTenant {
+	t := ObservedTenant{Name: object.Name(o), Terminating: object.Terminating(o)}
+	t.Ready, t.Failed = countTenant(o)
+	t.Kept = func() object.Obj { return object.StripServerFields(o) }
+	return t
+}
+
+// ObserveTenants summarises complete observed Tenants.
+func ObserveTenants(objs []object.Obj) []ObservedTenant {
+	out := make([]ObservedTenant, 0, len(objs))
+	for _, o := range objs {
+		out = append(out, ObserveTenant(o))
 	}
-	return in.Full(o)
+	return out
 }
 
 // RegistryOutput is the hook's answer plus figures for metrics.
 type RegistryOutput struct {
-	Children        []object.Obj
+	// Children yields the answer's Tenants in name order, building each
+	// when it is asked for: a registry of 10,000 rows answers 20,000
+	// Tenants, which an encoder can write one by one without ever holding
+	// them all. Iterating twice yields the same Tenants.
+	Children        iter.Seq[object.Obj]
+	NumChildren     int
 	Status          object.Obj
 	ResyncAfter     time.Duration
 	Desired         int
 	Ready, Failed   int
 	GuardActivated  bool
 	BlockedDeletion int
+}
+
+// ChildList collects Children.
+func (o RegistryOutput) ChildList() []object.Obj {
+	out := make([]object.Obj, 0, o.NumChildren)
+	for c := range o.Children {
+		out = append(out, c)
+	}
+	return out
 }
 
 // SyncRegistry computes the desired Tenants of a registry: one per
@@ -275,63 +312,43 @@ func (e *Engine) SyncRegistry(ctx context.Context, in RegistryInput) RegistryOut
 	}
 	sort.Strings(templates)
 
-	type want struct{ uid, template string }
-	var wants []want
+	// One answer entry per desired Tenant (row × template) and per kept
+	// observed Tenant; the Tenants themselves are built by the iterator.
+	type entry struct {
+		name     string
+		row      int    // index into in.Rows.Active, or -1 for a kept Tenant
+		template string // of a desired Tenant
+		observed int    // index into in.Observed of a kept Tenant
+	}
+	active := in.Rows.Active
+	entries := make([]entry, 0, len(templates)*len(active))
 	for _, t := range templates {
-		for _, rec := range in.Rows.Active {
-			wants = append(wants, want{rec.UID, t})
+		for i, rec := range active {
+			entries = append(entries, entry{name: names.TenantName(rec.UID, t), row: i, template: t})
 		}
 	}
 	// Sanitised names may collide ("a-b"+"c" and "a"+"b-c"); every colliding
 	// name gets a hash of its exact (uid, template) so no two rows share one.
-	nameOf := make([]string, len(wants))
-	count := map[string]int{}
-	for i, w := range wants {
-		nameOf[i] = names.TenantName(w.uid, w.template)
-		count[nameOf[i]]++
+	count := make(map[string]int, len(entries))
+	for _, en := range entries {
+		count[en.name]++
 	}
-	for i, w := range wants {
-		if count[nameOf[i]] > 1 {
-			sum := sha256.Sum256([]byte(w.uid + "\x00" + w.template))
-			nameOf[i] = names.Sanitize(nameOf[i], 54) + "-" + hex.EncodeToString(sum[:])[:8]
+	for i, en := range entries {
+		if count[en.name] > 1 {
+			sum := sha256.Sum256([]byte(active[en.row].UID + "\x00" + en.template))
+			entries[i].name = names.Sanitize(en.name, 54) + "-" + hex.EncodeToString(sum[:])[:8]
 		}
 	}
+	desired := make(map[string]bool, len(entries))
+	for _, en := range entries {
+		desired[en.name] = true
+	}
+	wanted := len(entries)
 
-	values := make(map[string]map[string]any, len(in.Rows.Active))
-	for _, rec := range in.Rows.Active {
-		v := make(map[string]any, len(rec.Values))
-		for k, s := range rec.Values {
-			v[k] = s
-		}
-		values[rec.UID] = v
-	}
-	desired := map[string]bool{}
-	children := make([]object.Obj, 0, len(wants))
-	scope := Namespaced
-	if reg.Namespace == "" {
-		scope = Cluster
-	}
-	for i, w := range wants {
-		desired[nameOf[i]] = true
-		t := reg.tenant(nameOf[i], w.uid, w.template, values[w.uid])
-		if pt := parsed[w.template]; pt != nil {
-			if claims := e.Claims(ctx, pt, t, scope); len(claims) > 0 {
-				t["spec"].(map[string]any)["claims"] = claims
-				if hasForce(claims) {
-					t["metadata"].(map[string]any)["labels"].(map[string]any)[LabelForceClaims] = "true"
-				}
-			}
-		}
-		children = append(children, t)
-	}
-
-	observed := map[string]object.Obj{}
-	for _, o := range in.Observed {
-		observed[object.Name(o)] = o
-	}
+	observed := observedByName(in.Observed)
 	var toDelete []string
 	for _, n := range sortedKeys(observed) {
-		if !desired[n] && !object.Terminating(observed[n]) {
+		if !desired[n] && !in.Observed[observed[n]].Terminating {
 			toDelete = append(toDelete, n)
 		}
 	}
@@ -340,7 +357,7 @@ func (e *Engine) SyncRegistry(ctx context.Context, in RegistryInput) RegistryOut
 	existing := len(observed)
 	if len(toDelete) > 0 && existing > 0 {
 		share := len(toDelete) * 100 / existing
-		empty := len(in.Rows.Active) == 0 || len(templates) == 0
+		empty := len(active) == 0 || len(templates) == 0
 		// An active row without a uid may be the row of a Tenant about to
 		// be deleted: the source cannot say which Tenants are gone.
 		unidentified := in.Rows.Skipped > 0
@@ -348,7 +365,7 @@ func (e *Engine) SyncRegistry(ctx context.Context, in RegistryInput) RegistryOut
 			token := deletionToken(toDelete)
 			if reg.AllowDeletion != token {
 				for _, n := range toDelete {
-					children = append(children, object.StripServerFields(in.full(observed[n])))
+					entries = append(entries, entry{name: n, row: -1, observed: observed[n]})
 				}
 				why := fmt.Sprintf("%d of %d Tenants (%d%%) would be deleted, above the guard's %d%%", len(toDelete), existing, share, reg.MaxDeletePct)
 				switch {
@@ -368,18 +385,50 @@ func (e *Engine) SyncRegistry(ctx context.Context, in RegistryInput) RegistryOut
 	if !out.GuardActivated {
 		conds = append(conds, condition("DeletionBlocked", "False", "WithinGuard", ""))
 	}
-	sort.SliceStable(children, func(i, j int) bool { return object.Name(children[i]) < object.Name(children[j]) })
-	out.Children = children
+	// Names are unique: desired ones by construction, kept ones are not desired.
+	sort.Slice(entries, func(i, j int) bool { return entries[i].name < entries[j].name })
+	scope := Namespaced
+	if reg.Namespace == "" {
+		scope = Cluster
+	}
+	out.NumChildren = len(entries)
+	out.Children = func(yield func(object.Obj) bool) {
+		for _, en := range entries {
+			if en.row < 0 {
+				if !yield(in.Observed[en.observed].Kept()) {
+					return
+				}
+				continue
+			}
+			rec := active[en.row]
+			values := make(map[string]any, len(rec.Values))
+			for k, s := range rec.Values {
+				values[k] = s
+			}
+			t := reg.tenant(en.name, rec.UID, en.template, values)
+			if pt := parsed[en.template]; pt != nil {
+				if claims := e.Claims(ctx, pt, t, scope); len(claims) > 0 {
+					t["spec"].(map[string]any)["claims"] = claims
+					if hasForce(claims) {
+						t["metadata"].(map[string]any)["labels"].(map[string]any)[LabelForceClaims] = "true"
+					}
+				}
+			}
+			if !yield(t) {
+				return
+			}
+		}
+	}
 
 	ready, failed := countTenants(in.Observed)
-	out.Desired, out.Ready, out.Failed = len(wants), ready, failed
+	out.Desired, out.Ready, out.Failed = wanted, ready, failed
 	status := map[string]any{
 		"referencingTemplates": len(templates),
-		"desired":              len(wants),
+		"desired":              wanted,
 		"ready":                ready,
 		"failed":               failed,
 		"rows": map[string]any{
-			"total": in.Rows.Total, "active": len(in.Rows.Active), "inactive": in.Rows.Inactive,
+			"total": in.Rows.Total, "active": len(active), "inactive": in.Rows.Inactive,
 			"skipped": in.Rows.Skipped, "duplicates": in.Rows.Duplicates,
 		},
 		"blockedDeletions": out.BlockedDeletion,
@@ -394,7 +443,7 @@ func (e *Engine) SyncRegistry(ctx context.Context, in RegistryInput) RegistryOut
 	if len(in.Rows.DuplicateUIDs) > 0 {
 		status["duplicateUids"] = toAnySlice(in.Rows.DuplicateUIDs)
 	}
-	conds = append(conds, condition("DatabaseReachable", "True", "QuerySucceeded", fmt.Sprintf("%d rows read, %d active", in.Rows.Total, len(in.Rows.Active))))
+	conds = append(conds, condition("DatabaseReachable", "True", "QuerySucceeded", fmt.Sprintf("%d rows read, %d active", in.Rows.Total, len(active))))
 	if in.Rows.Skipped > 0 || in.Rows.Duplicates > 0 {
 		conds = append(conds, condition("RowsSkipped", "True", "InvalidRows",
 			fmt.Sprintf("%d rows skipped (NULL or empty uid), %d duplicate uids (first row wins); see status.skippedRows and status.duplicateUids", in.Rows.Skipped, in.Rows.Duplicates)))
@@ -407,16 +456,27 @@ func (e *Engine) SyncRegistry(ctx context.Context, in RegistryInput) RegistryOut
 	case out.GuardActivated:
 		conds = append(conds, condition("Ready", "False", "DeletionBlocked", "a mass deletion is waiting for approval (see DeletionBlocked)"))
 	case failed > 0:
-		conds = append(conds, condition("Ready", "False", "TenantsFailed", fmt.Sprintf("%d/%d Tenants ready, %d failed", ready, len(wants), failed)))
-	case ready < len(wants):
-		conds = append(conds, condition("Ready", "False", "TenantsNotReady", fmt.Sprintf("%d/%d Tenants ready", ready, len(wants))))
+		conds = append(conds, condition("Ready", "False", "TenantsFailed", fmt.Sprintf("%d/%d Tenants ready, %d failed", ready, wanted, failed)))
+	case ready < wanted:
+		conds = append(conds, condition("Ready", "False", "TenantsNotReady", fmt.Sprintf("%d/%d Tenants ready", ready, wanted)))
 	default:
-		conds = append(conds, condition("Ready", "True", "AllTenantsReady", fmt.Sprintf("%d/%d Tenants ready", ready, len(wants))))
+		conds = append(conds, condition("Ready", "True", "AllTenantsReady", fmt.Sprintf("%d/%d Tenants ready", ready, wanted)))
 	}
 	sortConditions(conds)
 	status["conditions"] = conds
 	out.Status = status
 	return out
+}
+
+// observedByName indexes observed Tenants by name; of two with one name (two
+// child types, which a registry controller does not declare) the later wins,
+// as the map of complete objects did.
+func observedByName(obs []ObservedTenant) map[string]int {
+	m := make(map[string]int, len(obs))
+	for i, o := range obs {
+		m[o.Name] = i
+	}
+	return m
 }
 
 func nsFlag(ns string) string {
@@ -454,11 +514,8 @@ func (r *Registry) tenant(name, uid, template string, values map[string]any) obj
 // keepTenants answers when the registry spec is unusable: every observed
 // Tenant is kept and the problem is shown in status.
 func keepTenants(in RegistryInput, reg *Registry, reason, msg string) RegistryOutput {
-	children := make([]object.Obj, 0, len(in.Observed))
-	for _, o := range in.Observed {
-		children = append(children, object.StripServerFields(in.full(o)))
-	}
-	sort.SliceStable(children, func(i, j int) bool { return object.Name(children[i]) < object.Name(children[j]) })
+	byName := observedByName(in.Observed)
+	order := sortedKeys(byName)
 	ready, failed := countTenants(in.Observed)
 	interval := DefaultSyncInterval
 	if reg != nil && reg.SyncInterval > 0 {
@@ -466,26 +523,39 @@ func keepTenants(in RegistryInput, reg *Registry, reason, msg string) RegistryOu
 	}
 	conds := []any{condition("Ready", "False", reason, msg+"; existing Tenants are kept unchanged")}
 	return RegistryOutput{
-		Children: children, ResyncAfter: interval, Ready: ready, Failed: failed,
+		Children: func(yield func(object.Obj) bool) {
+			for _, n := range order {
+				if !yield(in.Observed[byName[n]].Kept()) {
+					return
+				}
+			}
+		},
+		NumChildren: len(order), ResyncAfter: interval, Ready: ready, Failed: failed,
 		Status: map[string]any{"ready": ready, "failed": failed, "conditions": conds},
 	}
 }
 
-// countTenants counts observed Tenants by their Ready condition; a Tenant
-// whose Ready is False is failed only when it is Degraded (something broke),
-// not while it is still converging.
-func countTenants(tenants []object.Obj) (ready, failed int) {
+func countTenants(tenants []ObservedTenant) (ready, failed int) {
 	for _, t := range tenants {
-		for _, c := range object.NestedSlice(t, "status", "conditions") {
-			m, ok := c.(map[string]any)
-			if !ok || m["type"] != "Ready" {
-				continue
-			}
-			if m["status"] == "True" {
-				ready++
-			} else if object.String(m, "reason") == "ResourcesFailed" || degraded(t) {
-				failed++
-			}
+		ready += t.Ready
+		failed += t.Failed
+	}
+	return ready, failed
+}
+
+// countTenant counts a Tenant's Ready conditions; one whose Ready is False
+// is failed only when it is Degraded (something broke), not while it is
+// still converging.
+func countTenant(t object.Obj) (ready, failed int) {
+	for _, c := range object.NestedSlice(t, "status", "conditions") {
+		m, ok := c.(map[string]any)
+		if !ok || m["type"] != "Ready" {
+			continue
+		}
+		if m["status"] == "True" {
+			ready++
+		} else if object.String(m, "reason") == "ResourcesFailed" || degraded(t) {
+			failed++
 		}
 	}
 	return ready, failed

@@ -177,8 +177,8 @@ func Render(ctx context.Context, docs []object.Obj, rows []map[string]any, names
 	}
 	engine := render.New(render.Options{Templates: tmpl.Options{}, Now: cliNow})
 	rout := engine.SyncRegistry(ctx, render.RegistryInput{Registry: registry, Templates: templates, Rows: datasource.Evaluate(reg.Mapping, raw)})
-	res := &RenderResult{Tenants: rout.Children}
-	if len(rout.Children) == 0 {
+	res := &RenderResult{Tenants: rout.ChildList()}
+	if len(res.Tenants) == 0 {
 		for _, c := range object.NestedSlice(rout.Status, "conditions") {
 			if m, _ := c.(map[string]any); m["type"] == "Ready" {
 				res.Problems = append(res.Problems, fmt.Sprintf("registry %s produced no Tenants: %s", object.Name(registry), object.String(m, "message")))
@@ -189,7 +189,7 @@ func Render(ctx context.Context, docs []object.Obj, rows []map[string]any, names
 	for _, t := range templates {
 		byName[object.Name(t)] = t
 	}
-	for i, tenant := range rout.Children {
+	for i, tenant := range res.Tenants {
 		tenant = object.DeepCopyMap(tenant)
 		uid := fmt.Sprintf("00000000-0000-0000-0000-%012d", i+1)
 		object.SetNested(tenant, uid, "metadata", "uid")

@@ -28,6 +28,7 @@ type serveConfig struct {
 	logLevel        string
 	logFormat       string
 	bodyLimit       string
+	regBodyLimit    string
 	readTimeout     time.Duration
 	writeTimeout    time.Duration
 	idleTimeout     time.Duration
@@ -46,7 +47,8 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.addr, "addr", ":8080", "listen address")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "json", "log format: json or text")
-	fs.StringVar(&c.bodyLimit, "body-limit", "64Mi", "largest accepted request body (bytes, or with Ki/Mi/Gi); a registry sync carries every observed Tenant")
+	fs.StringVar(&c.bodyLimit, "body-limit", "64Mi", "largest accepted request body of every hook but the registry sync (bytes, or with Ki/Mi/Gi)")
+	fs.StringVar(&c.regBodyLimit, "registry-body-limit", "512Mi", "largest accepted registry sync request, which carries every observed Tenant (≈ 4.5 KB each) and is decoded as it streams in (≈ 1 KB of memory per Tenant)")
 	fs.DurationVar(&c.readTimeout, "read-timeout", 15*time.Second, "HTTP server read timeout")
 	fs.DurationVar(&c.writeTimeout, "write-timeout", 15*time.Second, "HTTP server write timeout")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 90*time.Second, "HTTP keep-alive idle timeout")
@@ -81,6 +83,11 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "tenant-hooks serve: --body-limit:", err)
 		return 2
 	}
+	regLimit, err := parseSize(c.regBodyLimit)
+	if err != nil {
+		fmt.Fprintln(stderr, "tenant-hooks serve: --registry-body-limit:", err)
+		return 2
+	}
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		log.Error("listen", "addr", c.addr, "error", err.Error())
@@ -88,7 +95,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if err := runServer(ctx, ln, c, limit, log); err != nil {
+	if err := runServer(ctx, ln, c, limit, regLimit, log); err != nil {
 		log.Error("server", "error", err.Error())
 		return 1
 	}
@@ -98,12 +105,12 @@ func serve(args []string, stdout, stderr io.Writer) int {
 // runServer serves until ctx is done, then shuts down gracefully: readiness
 // goes false, the drain delay lets the Service take the pod out of rotation,
 // in-flight requests finish, pools close.
-func runServer(ctx context.Context, ln net.Listener, c *serveConfig, bodyLimit int64, log *slog.Logger) error {
+func runServer(ctx context.Context, ln net.Listener, c *serveConfig, bodyLimit, regBodyLimit int64, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	engine := render.New(render.Options{Templates: tmpl.Options{CacheSize: c.cacheSize}})
 	pools := datasource.NewPools(datasource.PoolOptions{IdleTimeout: c.mysqlIdle, MaxOpenPerTarget: c.mysqlMaxOpen})
 	defer pools.Close()
-	srv := hooks.New(hooks.Config{BodyLimit: bodyLimit, HookDeadline: c.hookDeadline, Version: version}, log, engine, pools, reg)
+	srv := hooks.New(hooks.Config{BodyLimit: bodyLimit, RegistryBodyLimit: regBodyLimit, HookDeadline: c.hookDeadline, Version: version}, log, engine, pools, reg)
 	httpSrv := &http.Server{
 		Handler:           srv.Handler(),
 		ReadTimeout:       c.readTimeout,

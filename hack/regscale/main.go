@@ -113,7 +113,7 @@ func measure(db *sql.DB, cfg *mysql.Config, port int, bin string, templates []ob
 	// The registry spec carries no password: MYSQL_TEST_DSN's user must not
 	// need one (root on this project's machines and CI).
 
-	limits := []string{"--body-limit", "8Gi", "--hook-deadline", "300s", "--read-timeout", "300s", "--write-timeout", "300s"}
+	limits := []string{"--registry-body-limit", "8Gi", "--hook-deadline", "300s", "--read-timeout", "300s", "--write-timeout", "300s"}
 
 	// First sync (nothing observed yet) on a throwaway service: the Tenants
 	// the registry wants.

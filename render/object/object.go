@@ -2,6 +2,7 @@ package object
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -207,6 +208,9 @@ var serverMetadata = []string{
 	"uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
 	"deletionGracePeriodSeconds", "managedFields", "selfLink", "ownerReferences", "finalizers",
 }
+
+// IsServerMetadata reports whether the API server owns metadata field f.
+func IsServerMetadata(f string) bool { return slices.Contains(serverMetadata, f) }
 
 // LastAppliedAnnotation is written by Metacontroller's default apply strategy.
 const LastAppliedAnnotation = "metacontroller.k8s.io/last-applied-configuration"

@@ -1,0 +1,354 @@
+package hooks
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/hooks/steady"
+	"github.com/tenant-hooks/tenant-hooks/render"
+	"github.com/tenant-hooks/tenant-hooks/render/object"
+)
+
+// decodeRegistryWhole is the reference: the request decoded in memory as
+// every other hook decodes it, each complete child then summarised.
+func decodeRegistryWhole(b []byte) (*registryRequest, error) {
+	req := &registryRequest{}
+	if err := DecodeBytes(b, &req.CompositeRequest); err != nil {
+		return nil, err
+	}
+	req.Observed = observeAll(req.Children)
+	req.Children = nil
+	return req, nil
+}
+
+// requireSameRequest compares two decoded registry requests, the kept form
+// of every child included.
+func requireSameRequest(t testing.TB, want, got *registryRequest, msg string) {
+	t.Helper()
+	require.Equal(t, string(want.Controller), string(got.Controller), "%s: controller", msg)
+	require.True(t, reflect.DeepEqual(want.Parent, got.Parent), "%s: parent\nwant %v\ngot  %v", msg, want.Parent, got.Parent)
+	require.True(t, reflect.DeepEqual(want.Related, got.Related), "%s: related", msg)
+	require.Nil(t, got.Children, "%s: children are summarised", msg)
+	require.Equal(t, want.Finalizing, got.Finalizing, "%s: finalizing", msg)
+	require.Len(t, got.Observed, len(want.Observed), "%s: observed", msg)
+	for i, w := range want.Observed {
+		g := got.Observed[i]
+		require.Equal(t, w.Name, g.Name, "%s: child %d", msg, i)
+		require.Equal(t, w.Terminating, g.Terminating, "%s: %s terminating", msg, w.Name)
+		require.Equal(t, w.Ready, g.Ready, "%s: %s ready", msg, w.Name)
+		require.Equal(t, w.Failed, g.Failed, "%s: %s failed", msg, w.Name)
+		wk, gk := w.Kept(), g.Kept()
+		require.True(t, reflect.DeepEqual(wk, gk), "%s: %s kept\nwant %v\ngot  %v", msg, w.Name, wk, gk)
+	}
+}
+
+// readers cut a body in every way a network may deliver it.
+func readers(b []byte) map[string]io.Reader {
+	rnd := rand.New(rand.NewPCG(uint64(len(b)), 7))
+	return map[string]io.Reader{
+		"whole":    bytes.NewReader(b),
+		"one byte": iotest.OneByteReader(bytes.NewReader(b)),
+		"halves":   iotest.HalfReader(bytes.NewReader(b)),
+		"random":   &randomChunks{r: bytes.NewReader(b), rnd: rnd},
+	}
+}
+
+type randomChunks struct {
+	r   io.Reader
+	rnd *rand.Rand
+}
+
+func (c *randomChunks) Read(p []byte) (int, error) {
+	if len(p) > 1 {
+		p = p[:1+c.rnd.IntN(min(len(p), 9000))]
+	}
+	return c.r.Read(p)
+}
+
+func registryFixtures(t testing.TB) map[string][]byte {
+	files, err := filepath.Glob("../../shared/fixtures/metacontroller/*.json")
+	require.NoError(t, err)
+	out := map[string][]byte{}
+	for _, f := range files {
+		if strings.HasSuffix(f, ".response.json") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		out[filepath.Base(f)] = b
+	}
+	require.NotEmpty(t, out)
+	return out
+}
+
+// Every captured request (registry ones and any other composite or
+// decorator body) decodes as it streams in exactly as it does in memory,
+// however the network cuts it.
+func TestRegistryStreamMatchesWholeDecoding(t *testing.T) {
+	registries := 0
+	for name, b := range registryFixtures(t) {
+		want, wantErr := decodeRegistryWhole(b)
+		for how, r := range readers(b) {
+			got, err := decodeRegistryStream(r)
+			if wantErr != nil {
+				require.Error(t, err, "%s (%s): in memory: %v", name, how, wantErr)
+				continue
+			}
+			require.NoError(t, err, "%s (%s)", name, how)
+			requireSameRequest(t, want, got, name+" ("+how+")")
+		}
+		if strings.HasPrefix(name, "registry-sync") {
+			require.NoError(t, wantErr, name)
+			if len(want.Observed) > 0 {
+				registries++
+			}
+		}
+	}
+	require.GreaterOrEqual(t, registries, 4, "captured registry syncs with observed Tenants")
+}
+
+// The read buffer holds one child plus one read, never the request: a
+// steady-state registry of 2,000 Tenants (≈ 9 MB) streams through the
+// initial 64 KiB.
+func TestRegistryStreamHoldsOneChildAtATime(t *testing.T) {
+	body := steadyRegistryRequest(t, 1000)
+	require.Greater(t, len(body), 8<<20)
+	d := registryDecoder{s: streamReader{r: bytes.NewReader(body), buf: make([]byte, 0, 64<<10)}}
+	req, err := d.decode()
+	require.NoError(t, err)
+	require.Len(t, req.Observed, 2000)
+	require.Equal(t, 64<<10, cap(d.s.buf), "the read buffer grew: something was held whole")
+
+	want, err := decodeRegistryWhole(body)
+	require.NoError(t, err)
+	requireSameRequest(t, want, req, "steady state")
+}
+
+// streamEdges are hand-made bodies around the stream decoder's edges.
+var streamEdges = func() map[string]string {
+	parent := `"parent":{"apiVersion":"operator.kubernetes-tenants.org/v1","kind":"TenantRegistry","metadata":{"name":"r","namespace":"ns"}}`
+	tenant := func(name, extra string) string {
+		return `{"apiVersion":"operator.kubernetes-tenants.org/v1","kind":"Tenant","metadata":{"name":"` + name + `","namespace":"ns","uid":"u-` + name + `","annotations":{"a":"1","metacontroller.k8s.io/last-applied-configuration":"{\"x\\\"}\"}"}` + extra + `},"spec":{"uid":"` + name + `","values":{"q":"a \" } ] \\"}},"status":{"conditions":[{"type":"Ready","status":"True"}]}}`
+	}
+	return map[string]string{
+		"empty children":                  `{` + parent + `,"children":{}}`,
+		"null children":                   `{` + parent + `,"children":null}`,
+		"null type":                       `{` + parent + `,"children":{"Tenant.x/v1":null}}`,
+		"children first":                  `{"children":{"Tenant.x/v1":{"ns/a":` + tenant("a", "") + `}},` + parent + `}`,
+		"two children":                    `{` + parent + `,"children":{"Tenant.x/v1":{"ns/b":` + tenant("b", "") + `,"ns/a":` + tenant("a", "") + `}}}`,
+		"duplicate child":                 `{` + parent + `,"children":{"Tenant.x/v1":{"ns/a":` + tenant("a", "") + `,"ns/a":` + tenant("a2", "") + `}}}`,
+		"duplicate type":                  `{` + parent + `,"children":{"Tenant.x/v1":{"ns/a":` + tenant("a", "") + `},"Tenant.x/v1":{"ns/b":` + tenant("b", "") + `}}}`,
+		"terminating":                     `{` + parent + `,"children":{"Tenant.x/v1":{"ns/a":` + tenant("a", `,"deletionTimestamp":"2026-01-01T00:00:00Z"`) + `}}}`,
+		"only last-applied":               `{` + parent + `,"children":{"Tenant.x/v1":{"ns/a":{"metadata":{"name":"a","annotations":{"metacontroller.k8s.io/last-applied-configuration":"{}"}}}}}}`,
+		"null annotations":                `{` + parent + `,"children":{"Tenant.x/v1":{"ns/a":{"metadata":{"name":"a","annotations":null}}}}}`,
+		"string annotations":              `{` + parent + `,"children":{"Tenant.x/v1":{"ns/a":{"metadata":{"name":"a","annotations":"x"}}}}}`,
+		"null metadata":                   `{` + parent + `,"children":{"Tenant.x/v1":{"ns/a":{"metadata":null,"spec":{}}}}}`,
+		"duplicate metadata":              `{` + parent + `,"children":{"Tenant.x/v1":{"ns/a":{"metadata":{"name":"a"},"metadata":{"name":"b"}}}}}`,
+		"duplicate name":                  `{` + parent + `,"children":{"Tenant.x/v1":{"ns/a":{"metadata":{"name":"a","name":"b"}}}}}`,
+		"escaped keys":                    `{"pa\u0072ent":{"kind":"X","metadata":{"name":"r"}},"child\u0072en":{"Tenant.x/v1":{"ns/\u00e9":{"metadata":{"n\u0061me":"\u00e9"}}}}}`,
+		"numbers and literals":            `{` + parent + `,"finalizing":false,"children":{"Tenant.x/v1":{"ns/a":{"metadata":{"name":"a","generation":12,"x":[true,false,null,-1.5e3]}}}}}`,
+		"whitespace":                      " \n{ \t" + parent + " ,\r\n \"children\" : { \"Tenant.x/v1\" : { \"ns/a\" : " + tenant("a", "") + " } } , \"finalizing\" : true } \n",
+		"not an object":                   `[1,2]`,
+		"null body":                       `null`,
+		"empty body":                      ``,
+		"truncated":                       `{` + parent + `,"children":{"Tenant.x/v1":{"ns/a":{"metadata":{"name":"a"`,
+		"truncated in string":             `{` + parent + `,"children":{"Tenant.x/v1":{"ns/a":{"metadata":{"name":"a\`,
+		"trailing data":                   `{` + parent + `} {}`,
+		"trailing comma":                  `{` + parent + `,}`,
+		"missing colon":                   `{"parent" {}}`,
+		"bad child syntax":                `{` + parent + `,"children":{"Tenant.x/v1":{"ns/a":{"metadata":{"name":a}}}}}`,
+		"null child":                      `{` + parent + `,"children":{"Tenant.x/v1":{"ns/a":null}}}`,
+		"child is a string":               `{` + parent + `,"children":{"Tenant.x/v1":{"ns/a":"x"}}}`,
+		"children is an array":            `{` + parent + `,"children":[]}`,
+		"type is an array":                `{` + parent + `,"children":{"Tenant.x/v1":[]}}`,
+		"unknown key":                     `{` + parent + `,"surprise":1}`,
+		"unbalanced close":                `{` + parent + `,"children":{"Tenant.x/v1":{"ns/a":{"metadata":{"name":"a"]}}}}`,
+		"invalid utf-8 in child":          `{` + parent + `,"children":{"Tenant.x/v1":{"ns/a":{"metadata":{"name":"a"},"spec":{"v":"` + "\xff\xfe" + `"}}}}}`,
+		"lone surrogate":                  `{` + parent + `,"children":{"Tenant.x/v1":{"ns/a":{"metadata":{"name":"\ud800"}}}}}`,
+		"deep child":                      `{` + parent + `,"children":{"Tenant.x/v1":{"ns/a":{"metadata":{"name":"a"},"spec":` + strings.Repeat(`[`, 9500) + strings.Repeat(`]`, 9500) + `}}}}`,
+		"too deep child":                  `{` + parent + `,"children":{"Tenant.x/v1":{"ns/a":{"metadata":{"name":"a"},"spec":` + strings.Repeat(`[`, 11000) + strings.Repeat(`]`, 11000) + `}}}}`,
+		"scalar at the end of the stream": `1`,
+	}
+}()
+
+// Each edge decodes as in memory, or both fail.
+func TestRegistryStreamEdges(t *testing.T) {
+	for name, body := range streamEdges {
+		b := []byte(body)
+		want, wantErr := decodeRegistryWhole(b)
+		for how, r := range readers(b) {
+			got, err := decodeRegistryStream(r)
+			if wantErr != nil {
+				require.Error(t, err, "%s (%s): in memory: %v", name, how, wantErr)
+				var de *DecodeError
+				require.ErrorAs(t, err, &de, "%s (%s): a malformed body is a 400", name, how)
+				continue
+			}
+			require.NoError(t, err, "%s (%s)", name, how)
+			requireSameRequest(t, want, got, name+" ("+how+")")
+		}
+	}
+}
+
+// The two things Decode would accept that the stream rejects, on purpose.
+func TestRegistryStreamRejectsAmbiguousChildren(t *testing.T) {
+	for name, body := range map[string]string{
+		"case-folded key": `{"parent":{"kind":"X"},"Children":{}}`,
+		"two children":    `{"parent":{"kind":"X"},"children":{},"children":{}}`,
+	} {
+		_, err := decodeRegistryWhole([]byte(body))
+		require.NoError(t, err, name)
+		_, err = decodeRegistryStream(strings.NewReader(body))
+		var de *DecodeError
+		require.ErrorAs(t, err, &de, name)
+	}
+}
+
+// A failing body read is reported as such (400 or 413), never as a 200.
+func TestRegistryStreamReadErrors(t *testing.T) {
+	body := steadyRegistryRequest(t, 20)
+	boom := errors.New("connection reset")
+	_, err := decodeRegistryStream(io.MultiReader(bytes.NewReader(body[:len(body)/2]), iotest.ErrReader(boom)))
+	var re *readError
+	require.ErrorAs(t, err, &re)
+	require.ErrorIs(t, err, boom)
+
+}
+
+// The answer's bytes are Encode's bytes for the same Tenants.
+func TestRegistryAnswerEncodesAsEncode(t *testing.T) {
+	body := steadyRegistryRequest(t, 300)
+	req, err := decodeRegistryStream(bytes.NewReader(body))
+	require.NoError(t, err)
+	e := render.New(render.Options{Now: steady.Now})
+	templates, err := steady.Templates("multi")
+	require.NoError(t, err)
+	for _, rows := range []int{300, 100} { // steady, then a mass deletion the guard holds
+		in := render.RegistryInput{Registry: req.Parent, Observed: req.Observed, Templates: templates}
+		in.Rows = staticRows(t, rows)
+		out := e.SyncRegistry(context.Background(), in)
+		chunks, err := encodeRegistryAnswer(out)
+		require.NoError(t, err)
+		var want bytes.Buffer
+		require.NoError(t, Encode(&want, CompositeResponse{Status: out.Status, Children: out.ChildList(), ResyncAfterSeconds: out.ResyncAfter.Seconds()}))
+		require.Equal(t, want.String(), string(bytes.Join(chunks, nil)), fmt.Sprintf("%d rows", rows))
+		require.Equal(t, rows == 100, out.GuardActivated)
+	}
+}
+
+// staticRows evaluates rows steady rows as the registry's mapping does.
+func staticRows(t testing.TB, n int) datasource.Result {
+	t.Helper()
+	reg, err := render.ParseRegistry(steady.Registry(steady.Namespace, "customers", "", 0, "", "", "", steadyRows(n)))
+	require.NoError(t, err)
+	raw, err := datasource.NewStatic(reg.Static.Rows).Rows(context.Background(), reg.Mapping.Columns())
+	require.NoError(t, err)
+	return datasource.Evaluate(reg.Mapping, raw)
+}
+
+func steadyRows(n int) []steady.Row {
+	rs := make([]steady.Row, n)
+	for i := range rs {
+		rs[i] = steady.RowN(i + 1)
+	}
+	return rs
+}
+
+// steadyRegistryRequest is the steady-state registry sync of rows rows × the
+// 2 templates of examples/multi-template, as hack/regscale sends it: a MySQL
+// registry with every Tenant it wants observed and ready.
+func steadyRegistryRequest(t testing.TB, rows int) []byte {
+	t.Helper()
+	ctx := context.Background()
+	templates, err := steady.Templates("multi")
+	require.NoError(t, err)
+	e := render.New(render.Options{Now: steady.Now})
+	srv := New(Config{}, slog.New(slog.DiscardHandler), e, datasource.NewPools(datasource.PoolOptions{}), prometheus.NewRegistry())
+	hook := steady.HandlerHook(srv.Handler())
+	statuses, err := steady.TenantStatusByTemplate(ctx, e, hook, templates)
+	require.NoError(t, err)
+	// The desired Tenants come from the same rows in a static registry.
+	static := steady.Registry(steady.Namespace, "customers", "", 0, "", "", "", steadyRows(rows))
+	code, body, _ := hook("/hooks/registries/sync", steady.RegistryRequest(static, templates, 0, nil))
+	require.Equal(t, http.StatusOK, code, "%s", body)
+	desired, err := steady.DesiredFromAnswer(body)
+	require.NoError(t, err)
+	registry := steady.Registry(steady.Namespace, "customers", "127.0.0.1", 3306, "root", "th", "customers", nil)
+	return steady.RegistryRequest(registry, templates, len(desired), func(i int) object.Obj {
+		d := desired[i]
+		st := steady.TenantStatusFor(statuses[object.String(d, "spec", "templateRef")], object.String(d, "spec", "uid"))
+		return steady.ObservedTenant(d, registry, i, st)
+	})
+}
+
+// chunkWriter keeps every byte, in order, across chunk boundaries.
+func TestChunkWriter(t *testing.T) {
+	var w chunkWriter
+	var want []byte
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for len(want) < 3*answerChunk+123 {
+		b := bytes.Repeat([]byte{byte('a' + rnd.IntN(26))}, rnd.IntN(70000))
+		w.write(b)
+		want = append(want, b...)
+	}
+	require.Greater(t, len(w.chunks), 3)
+	for _, c := range w.chunks[:len(w.chunks)-1] {
+		require.Len(t, c, answerChunk)
+	}
+	require.Equal(t, want, bytes.Join(w.chunks, nil))
+}
+
+// FuzzRegistryStream: on any body, the streaming decoder gives what the
+// in-memory decoding gives — the same request and summaries, or an error
+// for both — however the body is cut, except for the two ambiguous
+// envelopes it rejects on purpose.
+func FuzzRegistryStream(f *testing.F) {
+	// Small seeds: the fuzzer minimises every new input, which is slow for
+	// the captured requests (TestRegistryStreamMatchesWholeDecoding covers
+	// them).
+	for _, body := range streamEdges {
+		if len(body) < 4096 {
+			f.Add([]byte(body))
+		}
+	}
+	f.Add([]byte(`{"parent":{"kind":"X"},"children":{"T.v1":{"a":{"metadata":{"name":"a","annotations":{"k":"v"}},"status":{"conditions":[{"type":"Ready","status":"True"}]}}}}}`))
+	f.Add([]byte(`{"children":{"T.v1":{"a":{"metadata":{"name":"a","deletionTimestamp":"x","annotations":{"metacontroller.k8s.io/last-applied-configuration":"{}"}}}},"T.v1":null},"parent":{}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		want, wantErr := decodeRegistryWhole(b)
+		for _, how := range []string{"whole", "one byte"} {
+			var r io.Reader = bytes.NewReader(b)
+			if how == "one byte" {
+				r = iotest.OneByteReader(r)
+			}
+			got, err := decodeRegistryStream(r)
+			if err != nil {
+				var de *DecodeError
+				require.ErrorAs(t, err, &de, "%s: %v", how, err)
+				if wantErr == nil {
+					msg := err.Error()
+					require.True(t, strings.Contains(msg, "differs from Metacontroller's only in case") || strings.Contains(msg, `two "children" keys`),
+						"%s: the stream rejects what Decode accepts: %v", how, err)
+				}
+				continue
+			}
+			require.NoError(t, wantErr, "%s: the stream accepts what Decode rejects", how)
+			requireSameRequest(t, want, got, how)
+		}
+	})
+}
