@@ -140,11 +140,17 @@ func (d *registryDecoder) decode() (*registryRequest, error) {
 	return req, nil
 }
 
-// whole decodes a body that is not an object, in memory, as Decode does.
+// whole decodes a body that is not an object, in memory, as Decode does
+// (null, for instance, is a request without a parent). Only a small one is
+// read: a large one cannot be anything but an error.
 func (d *registryDecoder) whole() (*registryRequest, error) {
-	rest, err := io.ReadAll(io.MultiReader(bytes.NewReader(d.s.buf[d.s.pos:]), d.s.r))
+	const most = 1 << 20
+	rest, err := io.ReadAll(io.LimitReader(io.MultiReader(bytes.NewReader(d.s.buf[d.s.pos:]), d.s.r), most+1))
 	if err != nil {
 		return nil, &readError{err}
+	}
+	if len(rest) > most {
+		return nil, &DecodeError{Err: fmt.Errorf("the request is a JSON %s, not an object", jsonKind(rest[0]))}
 	}
 	req := &registryRequest{}
 	if err := Decode(bytes.NewReader(rest), &req.CompositeRequest); err != nil {

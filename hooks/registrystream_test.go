@@ -184,6 +184,7 @@ var streamEdges = func() map[string]string {
 		"deep child":                      `{` + parent + `,"children":{"Tenant.x/v1":{"ns/a":{"metadata":{"name":"a"},"spec":` + strings.Repeat(`[`, 9500) + strings.Repeat(`]`, 9500) + `}}}}`,
 		"too deep child":                  `{` + parent + `,"children":{"Tenant.x/v1":{"ns/a":{"metadata":{"name":"a"},"spec":` + strings.Repeat(`[`, 11000) + strings.Repeat(`]`, 11000) + `}}}}`,
 		"scalar at the end of the stream": `1`,
+		"large non-object":                strings.Repeat(`[`, 2<<20) + strings.Repeat(`]`, 2<<20),
 	}
 }()
 

@@ -30,8 +30,11 @@ type Config struct {
 	BodyLimit int64
 	// RegistryBodyLimit caps a registry sync request, which is decoded as
 	// it streams in and costs ≈ 1 KB of memory per observed Tenant (not
-	// its ≈ 4.5 KB of JSON): the default of 512 MiB fits ≈ 115,000 Tenants
-	// with Metacontroller's default apply (docs/performance.md).
+	// its ≈ 4.5 KB of JSON). The default of 256 MiB fits ≈ 58,000 Tenants
+	// with Metacontroller's default apply; it is not higher because a
+	// forged request made only of kept Tenants costs up to twice its size
+	// (kept bytes, then the answer), which must stay inside the container's
+	// 512 MiB (docs/performance.md, docs/security.md).
 	RegistryBodyLimit int64
 	// HookDeadline bounds the work of one request. It must stay below
 	// Metacontroller's hook timeout (10 s by default) so that we answer 503
@@ -49,7 +52,7 @@ func (c *Config) Defaults() {
 		c.BodyLimit = 64 << 20
 	}
 	if c.RegistryBodyLimit <= 0 {
-		c.RegistryBodyLimit = 512 << 20
+		c.RegistryBodyLimit = 256 << 20
 	}
 	if c.HookDeadline <= 0 {
 		c.HookDeadline = 8 * time.Second

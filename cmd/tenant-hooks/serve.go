@@ -48,7 +48,7 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "json", "log format: json or text")
 	fs.StringVar(&c.bodyLimit, "body-limit", "64Mi", "largest accepted request body of every hook but the registry sync (bytes, or with Ki/Mi/Gi)")
-	fs.StringVar(&c.regBodyLimit, "registry-body-limit", "512Mi", "largest accepted registry sync request, which carries every observed Tenant (≈ 4.5 KB each) and is decoded as it streams in (≈ 1 KB of memory per Tenant)")
+	fs.StringVar(&c.regBodyLimit, "registry-body-limit", "256Mi", "largest accepted registry sync request, which carries every observed Tenant (≈ 4.5 KB each) and is decoded as it streams in (≈ 1 KB of memory per Tenant)")
 	fs.DurationVar(&c.readTimeout, "read-timeout", 15*time.Second, "HTTP server read timeout")
 	fs.DurationVar(&c.writeTimeout, "write-timeout", 15*time.Second, "HTTP server write timeout")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 90*time.Second, "HTTP keep-alive idle timeout")
