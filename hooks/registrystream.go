@@ -45,13 +45,13 @@ type registryRequest struct {
 // decodeRegistryStream decodes a registry sync request from r. Read errors
 // (*http.MaxBytesError among them) are returned wrapped in a *readError.
 func decodeRegistryStream(r io.Reader) (*registryRequest, error) {
-	d := registryDecoder{s: streamReader{r: r, buf: make([]byte, 0, 64<<10)}}
-	req, err := d.decode()
-	if err != nil {
-		return nil, err
-	}
-	return req, nil
+	d := registryDecoder{s: streamReader{r: r, buf: make([]byte, 0, readBufferSize)}}
+	return d.decode()
 }
+
+// readBufferSize is the read buffer's initial size: a read's worth (net/http
+// reads up to 32 KiB at a time) plus a few observed Tenants (≈ 4.5 KB each).
+const readBufferSize = 64 << 10
 
 // readError is a failure to read the request body (not a malformed body).
 type readError struct{ err error }

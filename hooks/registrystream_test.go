@@ -129,11 +129,11 @@ func TestRegistryStreamMatchesWholeDecoding(t *testing.T) {
 func TestRegistryStreamHoldsOneChildAtATime(t *testing.T) {
 	body := steadyRegistryRequest(t, 1000)
 	require.Greater(t, len(body), 8<<20)
-	d := registryDecoder{s: streamReader{r: bytes.NewReader(body), buf: make([]byte, 0, 64<<10)}}
+	d := registryDecoder{s: streamReader{r: bytes.NewReader(body), buf: make([]byte, 0, readBufferSize)}}
 	req, err := d.decode()
 	require.NoError(t, err)
 	require.Len(t, req.Observed, 2000)
-	require.Equal(t, 64<<10, cap(d.s.buf), "the read buffer grew: something was held whole")
+	require.Equal(t, readBufferSize, cap(d.s.buf), "the read buffer grew: something was held whole")
 
 	want, err := decodeRegistryWhole(body)
 	require.NoError(t, err)

@@ -1,0 +1,119 @@
+package render_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/render"
+	"github.com/tenant-hooks/tenant-hooks/render/object"
+)
+
+const registryYAML = `
+apiVersion: operator.kubernetes-tenants.org/v1
+kind: TenantRegistry
+metadata: {name: customers, namespace: saas}
+spec:
+  source: {type: static, syncInterval: 2m}
+  valueMappings: {uid: id, hostOrUrl: url, activate: active}
+`
+
+const webTemplateYAML = `
+apiVersion: operator.kubernetes-tenants.org/v1
+kind: TenantTemplate
+metadata: {name: web, namespace: saas, uid: t1, resourceVersion: "1"}
+spec:
+  registryId: customers
+  configMaps:
+  - id: cfg
+    nameTemplate: "{{ .uid }}-cfg"
+    spec: {apiVersion: v1, kind: ConfigMap, data: {a: b}}
+`
+
+func rowsOf(t testing.TB, uids ...string) datasource.Result {
+	rows := make([]map[string]any, len(uids))
+	for i, u := range uids {
+		rows[i] = map[string]any{"id": u, "url": "https://" + u + ".example", "active": "1"}
+	}
+	m := datasource.Mapping{UID: "id", HostOrURL: "url", Activate: "active"}
+	raw, err := datasource.NewStatic(rows).Rows(context.Background(), m.Columns())
+	require.NoError(t, err)
+	return datasource.Evaluate(m, raw)
+}
+
+// observedTenant is a Tenant as the API server returns it, Ready.
+func observedTenant(t testing.TB, name string, ready bool) object.Obj {
+	status := "False"
+	if ready {
+		status = "True"
+	}
+	return fromYAML(t, fmt.Sprintf(`
+apiVersion: operator.kubernetes-tenants.org/v1
+kind: Tenant
+metadata:
+  name: %s
+  namespace: saas
+  uid: u-%s
+  resourceVersion: "7"
+  annotations: {keep: "yes", metacontroller.k8s.io/last-applied-configuration: "{}"}
+spec: {uid: %s, templateRef: web, registryId: customers}
+status:
+  conditions: [{type: Ready, status: "%s"}]
+`, name, name, name, status))
+}
+
+// The answer's Tenants come in name order, desired and kept ones merged;
+// iterating again (or stopping early) changes nothing.
+func TestSyncRegistryChildren(t *testing.T) {
+	e, _ := newEngine()
+	in := render.RegistryInput{
+		Registry:  fromYAML(t, registryYAML),
+		Templates: []object.Obj{fromYAML(t, webTemplateYAML)},
+		Rows:      rowsOf(t, "c"),
+		Observed: render.ObserveTenants([]object.Obj{
+			observedTenant(t, "a-web", true), observedTenant(t, "b-web", false), observedTenant(t, "c-web", true),
+		}),
+	}
+	out := e.SyncRegistry(context.Background(), in)
+	require.True(t, out.GuardActivated, "2 of 3 Tenants would go: above 50%%: %v", out.Status)
+	require.Equal(t, 3, out.NumChildren)
+	list := out.ChildList()
+	require.Equal(t, []string{"a-web", "b-web", "c-web"}, []string{object.Name(list[0]), object.Name(list[1]), object.Name(list[2])})
+	require.Equal(t, list, out.ChildList(), "a second iteration yields the same Tenants")
+
+	// A kept Tenant is the observed one without what the server owns.
+	require.Equal(t, map[string]any{"keep": "yes"}, object.NestedMap(list[0], "metadata", "annotations"))
+	require.Nil(t, object.Nested(list[0], "metadata", "uid"))
+	require.Nil(t, list[0]["status"])
+	// The desired one is rendered, claims included.
+	require.Equal(t, "c", object.String(list[2], "spec", "uid"))
+	require.Len(t, object.NestedSlice(list[2], "spec", "claims"), 1)
+
+	n := 0
+	for range out.Children {
+		n++
+		break
+	}
+	require.Equal(t, 1, n)
+	require.Equal(t, 2, out.Ready)
+	require.Equal(t, 1, out.Desired)
+}
+
+// An invalid registry keeps every observed Tenant, in name order.
+func TestSyncRegistryInvalidSpecKeepsTenants(t *testing.T) {
+	e, _ := newEngine()
+	reg := fromYAML(t, registryYAML)
+	object.SetNested(reg, "oracle", "spec", "source", "type")
+	out := e.SyncRegistry(context.Background(), render.RegistryInput{
+		Registry: reg,
+		Observed: render.ObserveTenants([]object.Obj{observedTenant(t, "b-web", true), observedTenant(t, "a-web", true)}),
+	})
+	list := out.ChildList()
+	require.Len(t, list, 2)
+	require.Equal(t, "a-web", object.Name(list[0]))
+	require.Equal(t, "b-web", object.Name(list[1]))
+	require.Equal(t, "InvalidSpec", object.String(cond(out.Status, "Ready"), "reason"))
+}
