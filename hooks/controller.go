@@ -6,7 +6,6 @@ import (
 	"runtime/debug"
 	"sort"
 
-	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
 
 var (
@@ -44,7 +43,7 @@ func (c *controllerSpec) childResources() []ResourceRef {
 	return out
 }
 
-func sortedObjKeys(m map[string]object.Obj) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

@@ -118,7 +118,7 @@ func decodeEnvelopeFast(b []byte, r *CompositeRequest, children func(*fastParser
 type fastParser struct {
 	b     []byte
 	i     int
-	arena []byte // string bytes; never modified once a string points into it
+	arena byteArena // string bytes
 	tmp   []byte // unescaping scratch
 	// noArena gives every string its own allocation.
 	noArena bool
@@ -637,47 +637,65 @@ func (p *fastParser) str() (string, bool) {
 	return "", false
 }
 
-// Strings are copied into a shared arena (chunks of arenaChunk bytes) and
-// point into it: one allocation for many strings. Bytes once written are
-// never modified (appends only ever write past them), so the strings stay
-// immutable; a chunk lives as long as any of its strings.
-const arenaChunk = 32 << 10
-
 // intern returns b as a string: a shared constant for common keys and
 // values, otherwise a copy in the arena.
 func (p *fastParser) intern(b []byte) string {
 	if s, ok := internTable[string(b)]; ok {
 		return s
 	}
-	if len(b) == 0 {
-		return ""
-	}
-	if p.noArena || len(b) > arenaChunk/8 {
+	if p.noArena {
 		return string(b)
 	}
-	if cap(p.arena)-len(p.arena) < len(b) {
-		p.arena = make([]byte, 0, arenaChunk)
-	}
-	n := len(p.arena)
-	p.arena = append(p.arena, b...)
-	return unsafe.String(&p.arena[n], len(b))
+	return p.arena.str(b)
 }
 
 // raw copies a raw value out of the body (as encoding/json's RawMessage
 // does), so that nothing decoded pins the whole request body: a registry's
 // body can be collected as soon as it is decoded. Children's raw values
-// share the arena; the copy's capacity ends with it, so an append can never
-// write into a neighbour.
+// share the arena.
 func (p *fastParser) raw(b []byte) []byte {
-	if p.noArena || len(b) > arenaChunk/8 {
+	if p.noArena {
 		return bytes.Clone(b)
 	}
-	if cap(p.arena)-len(p.arena) < len(b) {
-		p.arena = make([]byte, 0, arenaChunk)
+	return p.arena.bytes(b)
+}
+
+// byteArena copies small byte strings into shared chunks: one allocation for
+// many (a request has tens of thousands of strings). Bytes once written are
+// never modified (appends only ever write past them), so strings pointing
+// into a chunk stay immutable; a chunk lives as long as any of its strings.
+type byteArena struct {
+	chunkSize int // 0: arenaChunk
+	chunk     []byte
+}
+
+const arenaChunk = 32 << 10
+
+// bytes returns a copy of b whose capacity ends with it, so an append can
+// never write into a neighbour. Large values get an allocation of their own.
+func (a *byteArena) bytes(b []byte) []byte {
+	size := a.chunkSize
+	if size == 0 {
+		size = arenaChunk
 	}
-	n := len(p.arena)
-	p.arena = append(p.arena, b...)
-	return p.arena[n : n+len(b) : n+len(b)]
+	if len(b) > size/8 {
+		return bytes.Clone(b)
+	}
+	if cap(a.chunk)-len(a.chunk) < len(b) {
+		a.chunk = make([]byte, 0, size)
+	}
+	n := len(a.chunk)
+	a.chunk = append(a.chunk, b...)
+	return a.chunk[n : n+len(b) : n+len(b)]
+}
+
+// str returns a copy of b as a string.
+func (a *byteArena) str(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	c := a.bytes(b)
+	return unsafe.String(&c[0], len(c))
 }
 
 var internTable = func() map[string]string {

@@ -61,7 +61,7 @@ func (s *Server) registrySync(ctx context.Context, _ *http.Request, body io.Read
 		return answer{}, &DecodeError{Err: errMissingParent}
 	}
 	in := render.RegistryInput{Registry: r.Parent, Observed: r.Observed}
-	for _, k := range sortedObjKeys(r.Related[templateTypeKey]) {
+	for _, k := range sortedKeys(r.Related[templateTypeKey]) {
 		in.Templates = append(in.Templates, r.Related[templateTypeKey][k])
 	}
 	reg, specErr := render.ParseRegistry(r.Parent)

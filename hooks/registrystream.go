@@ -8,7 +8,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"unsafe"
 
 	"github.com/tenant-hooks/tenant-hooks/render"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
@@ -45,7 +44,7 @@ type registryRequest struct {
 // decodeRegistryStream decodes a registry sync request from r. Read errors
 // (*http.MaxBytesError among them) are returned wrapped in a *readError.
 func decodeRegistryStream(r io.Reader) (*registryRequest, error) {
-	d := registryDecoder{s: streamReader{r: r, buf: make([]byte, 0, readBufferSize)}}
+	d := newRegistryDecoder(r)
 	return d.decode()
 }
 
@@ -58,6 +57,14 @@ type readError struct{ err error }
 
 func (e *readError) Error() string { return "reading request body: " + e.err.Error() }
 func (e *readError) Unwrap() error { return e.err }
+
+func newRegistryDecoder(r io.Reader) *registryDecoder {
+	return &registryDecoder{
+		s: streamReader{r: r, buf: make([]byte, 0, readBufferSize)},
+		// ≈ 1 KB per kept Tenant: 256 chunks hold 60,000.
+		kept: byteArena{chunkSize: 256 << 10},
+	}
+}
 
 type registryDecoder struct {
 	s     streamReader
@@ -230,7 +237,7 @@ func (d *registryDecoder) observe(typ, key string, b []byte) (render.ObservedTen
 			return render.ObservedTenant{}, &DecodeError{Err: fmt.Errorf("children[%q][%q]: %w", typ, key, err)}
 		}
 	}
-	t.Name = d.kept.string(t.Name)
+	t.Name = d.kept.str([]byte(t.Name))
 	t.Kept = keptObject(d.kept.bytes(keptJSON))
 	return t, nil
 }
@@ -312,7 +319,7 @@ func (d *registryDecoder) observeFast(b []byte) (render.ObservedTenant, bool) {
 	}
 	out = append(out, '}')
 	t := render.ObserveTenant(mini)
-	t.Name = d.kept.string(t.Name)
+	t.Name = d.kept.str([]byte(t.Name))
 	t.Kept = keptObject(d.kept.bytes(out))
 	return t, true
 }
@@ -423,22 +430,13 @@ func (p *fastParser) keepOnly(o map[string]any, k string, want func(string) bool
 // observeAll summarises complete children (the in-memory path).
 func observeAll(m ObjectMap) []render.ObservedTenant {
 	var out []render.ObservedTenant
-	for _, typ := range sortedKeysOf(m) {
+	for _, typ := range sortedKeys(m) {
 		objs := m[typ]
-		for _, k := range sortedKeysOf(objs) {
+		for _, k := range sortedKeys(objs) {
 			out = append(out, render.ObserveTenant(objs[k]))
 		}
 	}
 	return out
-}
-
-func sortedKeysOf[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // jsonKind names the kind of value that starts with c, as encoding/json's
@@ -460,32 +458,6 @@ func jsonKind(c byte) string {
 }
 
 func syntaxError(msg string) error { return &DecodeError{Err: fmt.Errorf("%s", msg)} }
-
-// byteArena copies small byte strings into shared chunks: one allocation
-// for many, which matters at 20,000 kept Tenants.
-type byteArena struct{ chunk []byte }
-
-const byteArenaChunk = 256 << 10
-
-func (a *byteArena) bytes(b []byte) []byte {
-	if len(b) > byteArenaChunk/4 {
-		return bytes.Clone(b)
-	}
-	if cap(a.chunk)-len(a.chunk) < len(b) {
-		a.chunk = make([]byte, 0, byteArenaChunk)
-	}
-	n := len(a.chunk)
-	a.chunk = append(a.chunk, b...)
-	return a.chunk[n : n+len(b) : n+len(b)]
-}
-
-func (a *byteArena) string(s string) string {
-	if s == "" {
-		return ""
-	}
-	b := a.bytes(unsafe.Slice(unsafe.StringData(s), len(s)))
-	return unsafe.String(&b[0], len(b))
-}
 
 // streamReader reads the envelope's structure and cuts complete JSON values
 // out of a read buffer that holds at most one value plus one read.

@@ -129,7 +129,7 @@ func TestRegistryStreamMatchesWholeDecoding(t *testing.T) {
 func TestRegistryStreamHoldsOneChildAtATime(t *testing.T) {
 	body := steadyRegistryRequest(t, 1000)
 	require.Greater(t, len(body), 8<<20)
-	d := registryDecoder{s: streamReader{r: bytes.NewReader(body), buf: make([]byte, 0, readBufferSize)}}
+	d := newRegistryDecoder(bytes.NewReader(body))
 	req, err := d.decode()
 	require.NoError(t, err)
 	require.Len(t, req.Observed, 2000)

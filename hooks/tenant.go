@@ -154,7 +154,7 @@ func TenantInputFrom(r *CompositeRequest) render.TenantInput {
 	for _, typ := range sortedTypeKeys(r.Children) {
 		objs := r.Children[typ]
 		in.ChildTypes[typ] = true
-		for _, k := range sortedObjKeys(objs) {
+		for _, k := range sortedKeys(objs) {
 			in.Observed = append(in.Observed, objs[k])
 			observed[typ+"|"+k] = true
 		}
@@ -166,7 +166,7 @@ func TenantInputFrom(r *CompositeRequest) render.TenantInput {
 	}
 	for _, typ := range sortedTypeKeys(r.Related) {
 		objs := r.Related[typ]
-		for _, k := range sortedObjKeys(objs) {
+		for _, k := range sortedKeys(objs) {
 			o := objs[k]
 			switch {
 			case typ == templateTypeKey:
