@@ -5,7 +5,6 @@ import (
 	"errors"
 	"runtime/debug"
 	"sort"
-
 )
 
 var (

@@ -119,7 +119,7 @@ type fastParser struct {
 	b     []byte
 	i     int
 	arena byteArena // string bytes
-	tmp   []byte // unescaping scratch
+	tmp   []byte    // unescaping scratch
 	// noArena gives every string its own allocation.
 	noArena bool
 	stack   []fastKV
