@@ -166,6 +166,24 @@ func TestRegistryBodyLimitWhileStreaming(t *testing.T) {
 	requireJSONError(t, resp.StatusCode, resp.Header, msg, http.StatusRequestEntityTooLarge, "--registry-body-limit")
 }
 
+// A registry sync of many tiny children is a 413 too, though its bytes fit:
+// its summaries would hold far more memory than the limit allows.
+func TestRegistryBodyLimitCountsWhatIsHeld(t *testing.T) {
+	const limit = 64 << 10
+	ts := newServer(t, datasource.PoolOptions{Dial: mysqltest.Closed()}, hooks.Config{RegistryBodyLimit: limit})
+	var body bytes.Buffer
+	body.WriteString(`{"parent":{"kind":"TenantRegistry"},"children":{"Tenant.x/v1":{`)
+	for i := 0; body.Len() < limit-100; i++ {
+		if i > 0 {
+			body.WriteByte(',')
+		}
+		fmt.Fprintf(&body, `"%d":{}`, i)
+	}
+	body.WriteString(`}}}`)
+	code, hdr, msg := secPost(t, ts, "/hooks/registries/sync", body.Bytes())
+	requireJSONError(t, code, hdr, msg, http.StatusRequestEntityTooLarge, "--registry-body-limit", "observed children")
+}
+
 // The per-request deadline ends a registry sync against a database that
 // answers too slowly with a 503 well before Metacontroller's hook timeout,
 // even when the registry's own query timeout is longer.

@@ -53,7 +53,7 @@ func RegistryRelated(parent object.Obj) []RelatedRule {
 // (registrystream.go), so a large registry costs ≈ 1 KB per Tenant, not the
 // request's 4.5 KB plus the answer's maps.
 func (s *Server) registrySync(ctx context.Context, _ *http.Request, body io.Reader) (answer, error) {
-	r, err := decodeRegistryStream(body)
+	r, err := decodeRegistryStream(body, s.cfg.RegistryBodyLimit)
 	if err != nil {
 		return answer{}, err
 	}

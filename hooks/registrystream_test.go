@@ -105,7 +105,7 @@ func TestRegistryStreamMatchesWholeDecoding(t *testing.T) {
 	for name, b := range registryFixtures(t) {
 		want, wantErr := decodeRegistryWhole(b)
 		for how, r := range readers(b) {
-			got, err := decodeRegistryStream(r)
+			got, err := decodeRegistryStream(r, 0)
 			if wantErr != nil {
 				require.Error(t, err, "%s (%s): in memory: %v", name, how, wantErr)
 				continue
@@ -194,7 +194,7 @@ func TestRegistryStreamEdges(t *testing.T) {
 		b := []byte(body)
 		want, wantErr := decodeRegistryWhole(b)
 		for how, r := range readers(b) {
-			got, err := decodeRegistryStream(r)
+			got, err := decodeRegistryStream(r, 0)
 			if wantErr != nil {
 				require.Error(t, err, "%s (%s): in memory: %v", name, how, wantErr)
 				var de *DecodeError
@@ -215,7 +215,7 @@ func TestRegistryStreamRejectsAmbiguousChildren(t *testing.T) {
 	} {
 		_, err := decodeRegistryWhole([]byte(body))
 		require.NoError(t, err, name)
-		_, err = decodeRegistryStream(strings.NewReader(body))
+		_, err = decodeRegistryStream(strings.NewReader(body), 0)
 		var de *DecodeError
 		require.ErrorAs(t, err, &de, name)
 	}
@@ -225,7 +225,7 @@ func TestRegistryStreamRejectsAmbiguousChildren(t *testing.T) {
 func TestRegistryStreamReadErrors(t *testing.T) {
 	body := steadyRegistryRequest(t, 20)
 	boom := errors.New("connection reset")
-	_, err := decodeRegistryStream(io.MultiReader(bytes.NewReader(body[:len(body)/2]), iotest.ErrReader(boom)))
+	_, err := decodeRegistryStream(io.MultiReader(bytes.NewReader(body[:len(body)/2]), iotest.ErrReader(boom)), 0)
 	var re *readError
 	require.ErrorAs(t, err, &re)
 	require.ErrorIs(t, err, boom)
@@ -235,7 +235,7 @@ func TestRegistryStreamReadErrors(t *testing.T) {
 // The answer's bytes are Encode's bytes for the same Tenants.
 func TestRegistryAnswerEncodesAsEncode(t *testing.T) {
 	body := steadyRegistryRequest(t, 300)
-	req, err := decodeRegistryStream(bytes.NewReader(body))
+	req, err := decodeRegistryStream(bytes.NewReader(body), 0)
 	require.NoError(t, err)
 	e := render.New(render.Options{Now: steady.Now})
 	templates, err := steady.Templates("multi")
@@ -337,7 +337,7 @@ func FuzzRegistryStream(f *testing.F) {
 			if how == "one byte" {
 				r = iotest.OneByteReader(r)
 			}
-			got, err := decodeRegistryStream(r)
+			got, err := decodeRegistryStream(r, 0)
 			if err != nil {
 				var de *DecodeError
 				require.ErrorAs(t, err, &de, "%s: %v", how, err)
@@ -352,4 +352,28 @@ func FuzzRegistryStream(f *testing.F) {
 			requireSameRequest(t, want, got, how)
 		}
 	})
+}
+
+// Many tiny children cost far more memory than their bytes: the summaries
+// are held to a budget (the body limit), which real Tenants fit with room.
+func TestRegistryStreamBudget(t *testing.T) {
+	var tiny bytes.Buffer
+	tiny.WriteString(`{"parent":{"kind":"TenantRegistry"},"children":{"Tenant.x/v1":{`)
+	for i := range 2000 {
+		if i > 0 {
+			tiny.WriteByte(',')
+		}
+		fmt.Fprintf(&tiny, `"%d":{}`, i)
+	}
+	tiny.WriteString(`}}}`)
+	budget := int64(tiny.Len()) // 2000 children in ≈ 20 KB: ≈ 25× that held
+	_, err := decodeRegistryStream(bytes.NewReader(tiny.Bytes()), budget)
+	var be *BudgetError
+	require.ErrorAs(t, err, &be)
+	require.Less(t, be.Children, 200, "stopped as soon as the budget was spent")
+
+	steadyBody := steadyRegistryRequest(t, 1000)
+	req, err := decodeRegistryStream(bytes.NewReader(steadyBody), int64(len(steadyBody))/3)
+	require.NoError(t, err, "2,000 real Tenants hold under a third of their bytes")
+	require.Len(t, req.Observed, 2000)
 }

@@ -191,6 +191,12 @@ func (s *Server) streamHook(controller, hook string, limit int64, limitFlag stri
 			return
 		}
 		ans, err := fn(ctx, req, http.MaxBytesReader(w, req.Body, limit))
+		var budget *BudgetError
+		if errors.As(err, &budget) {
+			code = http.StatusRequestEntityTooLarge
+			writeError(w, code, budget.Error())
+			return
+		}
 		var rerr *readError
 		if errors.As(err, &rerr) {
 			var tooBig *http.MaxBytesError
