@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 GO    ?= go
 PKG   := ./...
+# staticcheck, pinned; fetched through the Go module proxy on first use.
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BIN   := bin/tenant-hooks
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
@@ -51,9 +53,10 @@ load: ## Load-test tenant sync over HTTP at 1, 8 and 64 connections
 	$(GO) run ./hack/load
 
 .PHONY: lint
-lint: ## go vet, gofmt and `tenant-hooks lint` over examples/
+lint: ## go vet, gofmt, staticcheck and `tenant-hooks lint` over examples/
 	$(GO) vet $(PKG)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)
+	$(GO) run $(STATICCHECK) $(PKG)
 	$(GO) run ./cmd/tenant-hooks lint examples/
 
 .PHONY: golden-update

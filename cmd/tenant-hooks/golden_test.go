@@ -34,7 +34,6 @@ const examplesDir = "../../examples"
 type example struct {
 	name  string
 	files []string
-	rows  string
 }
 
 var examples = []example{

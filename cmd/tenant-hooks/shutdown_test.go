@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -32,11 +31,14 @@ const (
 	shutdownPassword = "not-a-real-password-shutdown"
 )
 
+// goTool is the go command running this test: go test puts its GOROOT/bin
+// first on PATH.
 func goTool(t *testing.T) string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
+	p, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is not on PATH: %v", err)
 	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
+	return p
 }
 
 // buildBinary builds tenant-hooks into a temporary directory.

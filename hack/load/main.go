@@ -78,12 +78,11 @@ type wrkSummary struct {
 }
 
 type run struct {
-	label   string
-	conns   int
-	sum     wrkSummary
-	maxRSS  int64
-	cpu     time.Duration
-	hwmTail int64
+	label  string
+	conns  int
+	sum    wrkSummary
+	maxRSS int64
+	cpu    time.Duration
 }
 
 func main() {
