@@ -79,6 +79,11 @@ func (s *Server) registrySync(ctx context.Context, _ *http.Request, body io.Read
 	if err != nil {
 		return answer{}, err
 	}
+	if ctx.Err() != nil {
+		// Tenants built after the deadline may lack claims: not an answer
+		// (the caller turns this into a 503), and not a successful sync.
+		return answer{}, &UnavailableError{Err: fmt.Errorf("registry %s: hook deadline passed while building the answer: %w", object.ObjKey(object.Namespace(r.Parent), object.Name(r.Parent)), ctx.Err())}
+	}
 
 	ns, name := object.Namespace(r.Parent), object.Name(r.Parent)
 	if specErr == nil {
