@@ -59,33 +59,9 @@ func appendJSON(dst []byte, v any) ([]byte, bool) {
 		if t == nil {
 			return append(dst, "null"...), true
 		}
-		keys := make([]string, 0, len(t))
-		for k := range t {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		dst = append(dst, '{')
-		for i, k := range keys {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendJSONString(dst, k)
-			dst = append(dst, ':')
-			dst = appendJSONString(dst, t[k])
-		}
-		return append(dst, '}'), true
+		return appendMap(dst, t)
 	case []string:
-		if t == nil {
-			return append(dst, "null"...), true
-		}
-		dst = append(dst, '[')
-		for i, s := range t {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendJSONString(dst, s)
-		}
-		return append(dst, ']'), true
+		return appendList(dst, t)
 	case CompositeResponse:
 		return appendComposite(dst, &t)
 	case *CompositeResponse:
@@ -120,7 +96,7 @@ func appendComposite(dst []byte, r *CompositeResponse) ([]byte, bool) {
 	return append(dst, '}'), true
 }
 
-func appendMap(dst []byte, m map[string]any) ([]byte, bool) {
+func appendMap[V any](dst []byte, m map[string]V) ([]byte, bool) {
 	var small [16]string
 	keys := small[:0]
 	for k := range m {

@@ -30,7 +30,6 @@ import (
 	"github.com/tenant-hooks/tenant-hooks/hooks"
 	"github.com/tenant-hooks/tenant-hooks/hooks/steady"
 	"github.com/tenant-hooks/tenant-hooks/render"
-	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
 
 // perfCases are the steady-state Tenants measured: the basic example (6
@@ -313,19 +312,11 @@ func BenchmarkRegistrySync(b *testing.B) {
 		rows[i] = steady.RowN(i + 1)
 	}
 	registry := steady.Registry(steady.Namespace, "customers", "", 0, "", "", "", rows)
-	code, body, _ := hook("/hooks/registries/sync", steady.RegistryRequest(registry, templates, 0, nil))
-	if code != http.StatusOK {
-		b.Fatalf("first sync answered %d: %s", code, body)
-	}
-	desired, err := steady.DesiredFromAnswer(body)
+	desired, err := steady.DesiredBySync(hook, registry, templates)
 	if err != nil {
 		b.Fatal(err)
 	}
-	req := steady.RegistryRequest(registry, templates, len(desired), func(i int) object.Obj {
-		d := desired[i]
-		st := steady.TenantStatusFor(statuses[object.String(d, "spec", "templateRef")], object.String(d, "spec", "uid"))
-		return steady.ObservedTenant(d, registry, i, st)
-	})
+	req := steady.SteadyRegistryRequest(registry, templates, desired, statuses)
 	r, w := perfRequest(req), newPerfWriter()
 	r.URL.Path = "/hooks/registries/sync"
 	b.ReportAllocs()

@@ -178,8 +178,16 @@ func (d *registryDecoder) whole() (*registryRequest, error) {
 	if len(rest) > most {
 		return nil, &DecodeError{Err: fmt.Errorf("the request is a JSON %s, not an object", jsonKind(rest[0]))}
 	}
+	return decodeRegistryWhole(rest)
+}
+
+// decodeRegistryWhole decodes a registry request held in memory, as every
+// other hook decodes its request, then summarises each complete child: the
+// path for bodies that are not objects, and the reference the streaming
+// decoder is tested against.
+func decodeRegistryWhole(b []byte) (*registryRequest, error) {
 	req := &registryRequest{}
-	if err := Decode(bytes.NewReader(rest), &req.CompositeRequest); err != nil {
+	if err := DecodeBytes(b, &req.CompositeRequest); err != nil {
 		return nil, err
 	}
 	req.Observed = observeAll(req.Children)
@@ -257,9 +265,10 @@ func (d *registryDecoder) observe(typ, key string, b []byte) (t render.ObservedT
 		return bad(fmt.Errorf("children[%q][%q] is a %T, not an object", typ, key, v))
 	}
 	t = render.ObserveTenant(o)
-	keptJSON, ok := appendJSON(d.child[:0], object.StripServerFields(o))
+	kept := object.StripServerFields(o)
+	keptJSON, ok := appendJSON(d.child[:0], kept)
 	if !ok {
-		if keptJSON, err = json.Marshal(object.StripServerFields(o)); err != nil {
+		if keptJSON, err = json.Marshal(kept); err != nil {
 			return bad(fmt.Errorf("children[%q][%q]: %w", typ, key, err))
 		}
 	}
@@ -610,27 +619,21 @@ func (s *streamReader) object(what string, member func(key string) error) error 
 		return syntaxError(fmt.Sprintf("%s: cannot unmarshal %s into an object", what, jsonKind(c)))
 	}
 	s.pos++
-	first := true
-	for {
+	for first := true; ; first = false {
 		c, ok := s.peek()
 		if !ok {
 			return s.failure(what)
 		}
-		if c == '}' && first {
+		if c == '}' { // a "}" after a "," is caught by key()
 			s.pos++
 			return nil
 		}
 		if !first {
-			if c == '}' {
-				s.pos++
-				return nil
-			}
 			if c != ',' {
 				return syntaxError(fmt.Sprintf("invalid character %q after a member of %s", c, what))
 			}
 			s.pos++
 		}
-		first = false
 		k, err := s.key()
 		if err != nil {
 			return err

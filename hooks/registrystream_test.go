@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -22,20 +21,7 @@ import (
 	"github.com/tenant-hooks/tenant-hooks/datasource"
 	"github.com/tenant-hooks/tenant-hooks/hooks/steady"
 	"github.com/tenant-hooks/tenant-hooks/render"
-	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
-
-// decodeRegistryWhole is the reference: the request decoded in memory as
-// every other hook decodes it, each complete child then summarised.
-func decodeRegistryWhole(b []byte) (*registryRequest, error) {
-	req := &registryRequest{}
-	if err := DecodeBytes(b, &req.CompositeRequest); err != nil {
-		return nil, err
-	}
-	req.Observed = observeAll(req.Children)
-	req.Children = nil
-	return req, nil
-}
 
 // requireSameRequest compares two decoded registry requests, the kept form
 // of every child included.
@@ -286,16 +272,10 @@ func steadyRegistryRequest(t testing.TB, rows int) []byte {
 	require.NoError(t, err)
 	// The desired Tenants come from the same rows in a static registry.
 	static := steady.Registry(steady.Namespace, "customers", "", 0, "", "", "", steadyRows(rows))
-	code, body, _ := hook("/hooks/registries/sync", steady.RegistryRequest(static, templates, 0, nil))
-	require.Equal(t, http.StatusOK, code, "%s", body)
-	desired, err := steady.DesiredFromAnswer(body)
+	desired, err := steady.DesiredBySync(hook, static, templates)
 	require.NoError(t, err)
 	registry := steady.Registry(steady.Namespace, "customers", "127.0.0.1", 3306, "root", "th", "customers", nil)
-	return steady.RegistryRequest(registry, templates, len(desired), func(i int) object.Obj {
-		d := desired[i]
-		st := steady.TenantStatusFor(statuses[object.String(d, "spec", "templateRef")], object.String(d, "spec", "uid"))
-		return steady.ObservedTenant(d, registry, i, st)
-	})
+	return steady.SteadyRegistryRequest(registry, templates, desired, statuses)
 }
 
 // chunkWriter keeps every byte, in order, across chunk boundaries.

@@ -839,8 +839,12 @@ func hasAnchor(o object.Obj) bool {
 
 // existing finds a pre-existing object that is not this Tenant's child.
 func (tc *tenantCtx) existing(rendered object.Obj) object.Obj {
-	k := object.Key(rendered)
-	for _, o := range tc.in.Existing {
+	return findByKey(tc.in.Existing, object.Key(rendered))
+}
+
+// findByKey returns the object of objs with object.Key k, or nil.
+func findByKey(objs []object.Obj, k string) object.Obj {
+	for _, o := range objs {
 		if object.Key(o) == k {
 			return o
 		}
@@ -893,13 +897,7 @@ func managersOf(o object.Obj) string {
 // this resource wants. Metacontroller ignores a create of an existing object,
 // so without this the resource would wait for ever.
 func (tc *tenantCtx) orphanFor(rendered object.Obj) object.Obj {
-	k := object.Key(rendered)
-	for _, o := range tc.in.Related {
-		if object.Key(o) == k {
-			return o
-		}
-	}
-	return nil
+	return findByKey(tc.in.Related, object.Key(rendered))
 }
 
 // leftovers handles observed children no resource claimed: removed from the

@@ -131,11 +131,7 @@ func measure(db *sql.DB, cfg *mysql.Config, port int, bin string, templates []ob
 	}
 
 	fmt.Fprintf(os.Stderr, "   building the steady-state request (%d observed Tenants)\n", len(desired))
-	req := steady.RegistryRequest(registry, templates, len(desired), func(i int) object.Obj {
-		d := desired[i]
-		st := steady.TenantStatusFor(statuses[object.String(d, "spec", "templateRef")], object.String(d, "spec", "uid"))
-		return steady.ObservedTenant(d, registry, i, st)
-	})
+	req := steady.SteadyRegistryRequest(registry, templates, desired, statuses)
 	desired = nil
 
 	svc := start(bin, limits...)

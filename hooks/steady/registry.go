@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/tenant-hooks/tenant-hooks/render"
@@ -90,6 +91,27 @@ func RegistryRequest(registry object.Obj, templates []object.Obj, n int, observe
 	}
 	buf.WriteString(`}},"finalizing":false}`)
 	return buf.Bytes()
+}
+
+// DesiredBySync asks hook for the Tenants registry wants: its first sync,
+// with nothing observed yet.
+func DesiredBySync(hook Hook, registry object.Obj, templates []object.Obj) ([]object.Obj, error) {
+	code, body, _ := hook("/hooks/registries/sync", RegistryRequest(registry, templates, 0, nil))
+	if code != http.StatusOK {
+		return nil, fmt.Errorf("first registry sync answered %d: %s", code, truncate(body))
+	}
+	return DesiredFromAnswer(body)
+}
+
+// SteadyRegistryRequest is the registry sync Metacontroller sends once every
+// desired Tenant exists with its template's steady status (statuses, from
+// TenantStatusByTemplate).
+func SteadyRegistryRequest(registry object.Obj, templates, desired []object.Obj, statuses map[string]map[string]any) []byte {
+	return RegistryRequest(registry, templates, len(desired), func(i int) object.Obj {
+		d := desired[i]
+		st := TenantStatusFor(statuses[object.String(d, "spec", "templateRef")], object.String(d, "spec", "uid"))
+		return ObservedTenant(d, registry, i, st)
+	})
 }
 
 // DesiredFromAnswer returns the children of a registry sync answer.
