@@ -256,15 +256,6 @@ func ObserveTenant(o object.Obj) ObservedTenant {
 	return t
 }
 
-// ObserveTenants summarises complete observed Tenants.
-func ObserveTenants(objs []object.Obj) []ObservedTenant {
-	out := make([]ObservedTenant, 0, len(objs))
-	for _, o := range objs {
-		out = append(out, ObserveTenant(o))
-	}
-	return out
-}
-
 // RegistryOutput is the hook's answer plus figures for metrics.
 type RegistryOutput struct {
 	// Children yields the answer's Tenants in name order, building each

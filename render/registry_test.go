@@ -44,6 +44,14 @@ func rowsOf(t testing.TB, uids ...string) datasource.Result {
 	return datasource.Evaluate(m, raw)
 }
 
+func observeTenants(objs []object.Obj) []render.ObservedTenant {
+	out := make([]render.ObservedTenant, 0, len(objs))
+	for _, o := range objs {
+		out = append(out, render.ObserveTenant(o))
+	}
+	return out
+}
+
 // observedTenant is a Tenant as the API server returns it, Ready.
 func observedTenant(t testing.TB, name string, ready bool) object.Obj {
 	status := "False"
@@ -73,7 +81,7 @@ func TestSyncRegistryChildren(t *testing.T) {
 		Registry:  fromYAML(t, registryYAML),
 		Templates: []object.Obj{fromYAML(t, webTemplateYAML)},
 		Rows:      rowsOf(t, "c"),
-		Observed: render.ObserveTenants([]object.Obj{
+		Observed: observeTenants([]object.Obj{
 			observedTenant(t, "a-web", true), observedTenant(t, "b-web", false), observedTenant(t, "c-web", true),
 		}),
 	}
@@ -109,7 +117,7 @@ func TestSyncRegistryInvalidSpecKeepsTenants(t *testing.T) {
 	object.SetNested(reg, "oracle", "spec", "source", "type")
 	out := e.SyncRegistry(context.Background(), render.RegistryInput{
 		Registry: reg,
-		Observed: render.ObserveTenants([]object.Obj{observedTenant(t, "b-web", true), observedTenant(t, "a-web", true)}),
+		Observed: observeTenants([]object.Obj{observedTenant(t, "b-web", true), observedTenant(t, "a-web", true)}),
 	})
 	list := out.ChildList()
 	require.Len(t, list, 2)
