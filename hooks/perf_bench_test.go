@@ -28,7 +28,7 @@ import (
 
 	"github.com/tenant-hooks/tenant-hooks/datasource"
 	"github.com/tenant-hooks/tenant-hooks/hooks"
-	"github.com/tenant-hooks/tenant-hooks/hooks/steady"
+	"github.com/tenant-hooks/tenant-hooks/internal/steady"
 	"github.com/tenant-hooks/tenant-hooks/render"
 )
 

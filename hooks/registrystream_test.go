@@ -19,7 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenant-hooks/tenant-hooks/datasource"
-	"github.com/tenant-hooks/tenant-hooks/hooks/steady"
+	"github.com/tenant-hooks/tenant-hooks/internal/steady"
 	"github.com/tenant-hooks/tenant-hooks/render"
 )
 
