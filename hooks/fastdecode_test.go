@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/tenant-hooks/tenant-hooks/internal/fixtures"
 )
 
 // expandManaged decodes the raw managedFields the fast decoder keeps, so its
@@ -76,11 +78,8 @@ func checkFastDecode(t testing.TB, body []byte) bool {
 	return true
 }
 
-// fixturesDir is shared/fixtures/metacontroller beside the repository.
-func fixturesDir() string { return filepath.Join("..", "..", "shared", "fixtures", "metacontroller") }
-
 func TestFastDecodeFixtures(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(fixturesDir(), "*.json"))
+	files, err := filepath.Glob(filepath.Join(fixtures.Dir(), "*.json"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no fixtures: %v", err)
 	}
@@ -169,7 +168,7 @@ func FuzzFastDecode(f *testing.F) {
 	for _, c := range fastDecodeCases {
 		f.Add([]byte(c))
 	}
-	if b, err := os.ReadFile(filepath.Join(fixturesDir(), "tenant-sync-round2-configmap-observed.json")); err == nil {
+	if b, err := os.ReadFile(filepath.Join(fixtures.Dir(), "tenant-sync-round2-configmap-observed.json")); err == nil {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tenant-hooks/tenant-hooks/internal/fixtures"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
 
@@ -69,7 +70,7 @@ func TestFastEncodeValues(t *testing.T) {
 }
 
 func TestFastEncodeFixtures(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(fixturesDir(), "*.json"))
+	files, _ := filepath.Glob(filepath.Join(fixtures.Dir(), "*.json"))
 	if len(files) == 0 {
 		t.Fatal("no fixtures")
 	}

@@ -20,12 +20,13 @@ import (
 
 	"github.com/tenant-hooks/tenant-hooks/datasource"
 	"github.com/tenant-hooks/tenant-hooks/hooks"
+	"github.com/tenant-hooks/tenant-hooks/internal/fixtures"
 	"github.com/tenant-hooks/tenant-hooks/render"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 	"github.com/tenant-hooks/tenant-hooks/render/tmpl"
 )
 
-const fixtureDir = "../../shared/fixtures/metacontroller"
+var fixtureDir = fixtures.Dir()
 
 // testClock pins the render clock: the fixtures were recorded on this day.
 var testClock = func() time.Time { return time.Date(2026, 11, 25, 20, 40, 0, 0, time.UTC) }

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/internal/fixtures"
 	"github.com/tenant-hooks/tenant-hooks/internal/steady"
 	"github.com/tenant-hooks/tenant-hooks/render"
 )
@@ -68,7 +69,7 @@ func (c *randomChunks) Read(p []byte) (int, error) {
 }
 
 func registryFixtures(t testing.TB) map[string][]byte {
-	files, err := filepath.Glob("../../shared/fixtures/metacontroller/*.json")
+	files, err := filepath.Glob(filepath.Join(fixtures.Dir(), "*.json"))
 	require.NoError(t, err)
 	out := map[string][]byte{}
 	for _, f := range files {

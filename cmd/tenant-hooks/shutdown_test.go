@@ -19,6 +19,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tenant-hooks/tenant-hooks/internal/fixtures"
 	"github.com/tenant-hooks/tenant-hooks/internal/mysqltest"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
@@ -85,7 +86,7 @@ func TestGracefulShutdown(t *testing.T) {
 	require.NoError(t, err)
 
 	// The captured first registry sync, pointed at the slow view.
-	raw, err := os.ReadFile("../../../shared/fixtures/metacontroller/registry-sync-first.json")
+	raw, err := os.ReadFile(filepath.Join(fixtures.Dir(), "registry-sync-first.json"))
 	require.NoError(t, err)
 	var req map[string]any
 	require.NoError(t, json.Unmarshal(raw, &req))
