@@ -3,12 +3,9 @@ package hooks_test
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,96 +14,11 @@ import (
 
 	"github.com/tenant-hooks/tenant-hooks/datasource"
 	"github.com/tenant-hooks/tenant-hooks/hooks"
+	"github.com/tenant-hooks/tenant-hooks/internal/fixtures"
 	"github.com/tenant-hooks/tenant-hooks/internal/mysqltest"
 	"github.com/tenant-hooks/tenant-hooks/render"
 	"github.com/tenant-hooks/tenant-hooks/render/tmpl"
 )
-
-// fixtureSeeds adds every captured request (and a few broken variants) as
-// seeds.
-func fixtureSeeds(f *testing.F, add func(name string, body []byte)) {
-	files, _ := filepath.Glob(filepath.Join(fixtureDir, "*.json"))
-	for _, p := range files {
-		if strings.HasSuffix(p, ".response.json") {
-			continue
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		add(filepath.Base(p), b)
-	}
-	for _, s := range []string{``, `null`, `{}`, `[]`, `{"parent": {}}`, `{"object": {}}`, `{"parent": {}, "children": {"ConfigMap.v1": {"a/b": null}}}`,
-		`{"parent": {"kind": "Tenant"}, "finalizing": true} {}`, `{"parent": 1e400}`, `{"object": {"a": -0.0e-7}, "attachments": {}, "related": {}}`,
-		`{"controller": null, "parent": {"\u0000": "\ud800"}}`, `{"parent":{"metadata":{"name":"x"}},"surprise":1}`} {
-		add("inline", []byte(s))
-	}
-}
-
-// roundTrip checks that a decoded request encodes, that the encoding
-// decodes strictly again, and that encoding is then stable.
-func roundTrip[T any](t *testing.T, v *T) {
-	var first bytes.Buffer
-	if err := hooks.Encode(&first, v); err != nil {
-		t.Fatalf("a decoded request does not encode: %v", err)
-	}
-	var again T
-	if err := hooks.DecodeBytes(first.Bytes(), &again); err != nil {
-		t.Fatalf("the encoding of a decoded request does not decode: %v\n%s", err, first.Bytes())
-	}
-	var second bytes.Buffer
-	if err := hooks.Encode(&second, &again); err != nil {
-		t.Fatalf("re-encoding failed: %v", err)
-	}
-	if !bytes.Equal(first.Bytes(), second.Bytes()) {
-		t.Fatalf("encoding is not stable:\n%s\n%s", first.Bytes(), second.Bytes())
-	}
-}
-
-func checkDecodeError(t *testing.T, err error) {
-	var de *hooks.DecodeError
-	if !errors.As(err, &de) {
-		t.Fatalf("decode error %T is not a *hooks.DecodeError: %v", err, err)
-	}
-	if !strings.HasPrefix(err.Error(), "malformed hook request: ") {
-		t.Fatalf("unclear decode error: %v", err)
-	}
-}
-
-// FuzzDecodeComposite decodes arbitrary bytes as a CompositeController (and
-// customize) request: it never panics, every failure is a *DecodeError, and
-// whatever decodes re-encodes to a stable document that decodes again.
-func FuzzDecodeComposite(f *testing.F) {
-	fixtureSeeds(f, func(_ string, b []byte) { f.Add(b) })
-	f.Fuzz(func(t *testing.T, data []byte) {
-		var r hooks.CompositeRequest
-		if err := hooks.DecodeBytes(data, &r); err != nil {
-			checkDecodeError(t, err)
-		} else {
-			roundTrip(t, &r)
-		}
-		var c hooks.CustomizeRequest
-		if err := hooks.DecodeBytes(data, &c); err != nil {
-			checkDecodeError(t, err)
-		} else {
-			roundTrip(t, &c)
-		}
-	})
-}
-
-// FuzzDecodeDecorator is FuzzDecodeComposite for DecoratorController
-// requests.
-func FuzzDecodeDecorator(f *testing.F) {
-	fixtureSeeds(f, func(_ string, b []byte) { f.Add(b) })
-	f.Fuzz(func(t *testing.T, data []byte) {
-		var r hooks.DecoratorRequest
-		if err := hooks.DecodeBytes(data, &r); err != nil {
-			checkDecodeError(t, err)
-			return
-		}
-		roundTrip(t, &r)
-	})
-}
 
 // fuzzRoutes is the route list of FuzzHookHTTP, fixed so that a corpus
 // entry keeps meaning the same route.
@@ -180,7 +92,7 @@ func FuzzHookHTTP(f *testing.F) {
 			f.Fatalf("bad route %s", p)
 		}
 	}
-	fixtureSeeds(f, func(name string, b []byte) {
+	fixtures.Seeds(f, func(name string, b []byte) {
 		if len(b) <= fuzzBodyLimit {
 			f.Add(seedRoute(name, b), b)
 		}

@@ -141,39 +141,6 @@ func conditionOf(t testing.TB, status map[string]any, typ string) map[string]any
 	return nil
 }
 
-// TestFixturesDecode: every captured request decodes strictly, unchanged.
-func TestFixturesDecode(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(fixtureDir, "*.json"))
-	require.NoError(t, err)
-	require.NotEmpty(t, files)
-	n := 0
-	for _, f := range files {
-		if strings.HasSuffix(f, ".response.json") {
-			continue
-		}
-		b, err := os.ReadFile(f)
-		require.NoError(t, err)
-		var probe map[string]json.RawMessage
-		require.NoError(t, json.Unmarshal(b, &probe))
-		switch {
-		case probe["object"] != nil:
-			var r hooks.DecoratorRequest
-			require.NoError(t, hooks.DecodeBytes(b, &r), f)
-			require.NotNil(t, r.Object, f)
-		case probe["children"] != nil:
-			var r hooks.CompositeRequest
-			require.NoError(t, hooks.DecodeBytes(b, &r), f)
-			require.NotNil(t, r.Parent, f)
-		default:
-			var r hooks.CustomizeRequest
-			require.NoError(t, hooks.DecodeBytes(b, &r), f)
-			require.NotNil(t, r.Parent, f)
-		}
-		n++
-	}
-	require.GreaterOrEqual(t, n, 20)
-}
-
 func TestMalformedRequests(t *testing.T) {
 	ts := newServer(t, datasource.PoolOptions{}, hooks.Config{BodyLimit: 1 << 10})
 	for name, body := range map[string]string{

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tenant-hooks/tenant-hooks/hooks/wire"
 	"github.com/tenant-hooks/tenant-hooks/render"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
@@ -15,46 +16,46 @@ import (
 // annotation; a Namespace labelled by hand gets every template and the sync
 // picks the Tenant's.
 func (s *Server) namespaceCustomize(_ context.Context, _ *http.Request, body []byte) (answer, error) {
-	var req CustomizeRequest
-	if err := DecodeBytes(body, &req); err != nil {
+	var req wire.CustomizeRequest
+	if err := wire.DecodeBytes(body, &req); err != nil {
 		return answer{}, err
 	}
 	if req.Parent == nil {
-		return answer{}, &DecodeError{Err: errMissingParent}
+		return answer{}, &wire.DecodeError{Err: errMissingParent}
 	}
-	return answer{body: CustomizeResponse{RelatedResources: NamespaceRelated(req.Parent)}}, nil
+	return answer{body: wire.CustomizeResponse{RelatedResources: NamespaceRelated(req.Parent)}}, nil
 }
 
 // NamespaceRelated is the customize answer of the namespace decorator.
-func NamespaceRelated(ns object.Obj) []RelatedRule {
+func NamespaceRelated(ns object.Obj) []wire.RelatedRule {
 	tenant := object.String(ns, "metadata", "labels", render.LabelTenant)
 	tenantNS := object.String(ns, "metadata", "labels", render.LabelTenantNamespace)
-	rules := []RelatedRule{}
+	rules := []wire.RelatedRule{}
 	if tenant == "" {
 		return rules
 	}
 	if tenantNS != "" {
-		rules = append(rules, RelatedRule{APIVersion: render.APIVersion, Resource: "tenants", Namespace: tenantNS, Names: []string{tenant}})
+		rules = append(rules, wire.RelatedRule{APIVersion: render.APIVersion, Resource: "tenants", Namespace: tenantNS, Names: []string{tenant}})
 	} else {
-		rules = append(rules, RelatedRule{APIVersion: render.APIVersion, Resource: "clustertenants", Names: []string{tenant}})
+		rules = append(rules, wire.RelatedRule{APIVersion: render.APIVersion, Resource: "clustertenants", Names: []string{tenant}})
 	}
 	if ref := object.String(ns, "metadata", "annotations", render.AnnotationTemplateSource); strings.Contains(ref, "/") {
 		tplNS, name, _ := strings.Cut(ref, "/")
-		rules = append(rules, RelatedRule{APIVersion: render.APIVersion, Resource: "tenanttemplates", Namespace: tplNS, Names: []string{name}})
+		rules = append(rules, wire.RelatedRule{APIVersion: render.APIVersion, Resource: "tenanttemplates", Namespace: tplNS, Names: []string{name}})
 	} else {
-		rules = append(rules, RelatedRule{APIVersion: render.APIVersion, Resource: "tenanttemplates", LabelSelector: &LabelSelector{}})
+		rules = append(rules, wire.RelatedRule{APIVersion: render.APIVersion, Resource: "tenanttemplates", LabelSelector: &wire.LabelSelector{}})
 	}
 	return rules
 }
 
 // namespaceSync renders a tenant Namespace's defaults and readiness summary.
 func (s *Server) namespaceSync(ctx context.Context, _ *http.Request, body []byte) (answer, error) {
-	var r DecoratorRequest
-	if err := DecodeBytes(body, &r); err != nil {
+	var r wire.DecoratorRequest
+	if err := wire.DecodeBytes(body, &r); err != nil {
 		return answer{}, err
 	}
 	if r.Object == nil {
-		return answer{}, &DecodeError{Err: errMissingObject}
+		return answer{}, &wire.DecodeError{Err: errMissingObject}
 	}
 	in := render.NamespaceInput{Namespace: r.Object, AttachmentTypes: map[string]bool{}}
 	for typ, objs := range r.Attachments {
@@ -84,48 +85,48 @@ func (s *Server) namespaceSync(ctx context.Context, _ *http.Request, body []byte
 	if err != nil {
 		return answer{}, &UnavailableError{Err: err}
 	}
-	return answer{body: DecoratorResponse{Attachments: out.Attachments, Annotations: out.Annotations}}, nil
+	return answer{body: wire.DecoratorResponse{Attachments: out.Attachments, Annotations: out.Annotations}}, nil
 }
 
 // adoptionCustomize asks for the Tenants that may claim an unowned object:
 // the Tenant its retained labels name, and every Tenant or ClusterTenant
 // marked as having Force claims.
 func (s *Server) adoptionCustomize(_ context.Context, _ *http.Request, body []byte) (answer, error) {
-	var req CustomizeRequest
-	if err := DecodeBytes(body, &req); err != nil {
+	var req wire.CustomizeRequest
+	if err := wire.DecodeBytes(body, &req); err != nil {
 		return answer{}, err
 	}
 	if req.Parent == nil {
-		return answer{}, &DecodeError{Err: errMissingParent}
+		return answer{}, &wire.DecodeError{Err: errMissingParent}
 	}
-	return answer{body: CustomizeResponse{RelatedResources: AdoptionRelated(req.Parent)}}, nil
+	return answer{body: wire.CustomizeResponse{RelatedResources: AdoptionRelated(req.Parent)}}, nil
 }
 
 // AdoptionRelated is the customize answer of the adoption decorators.
-func AdoptionRelated(o object.Obj) []RelatedRule {
-	rules := []RelatedRule{}
+func AdoptionRelated(o object.Obj) []wire.RelatedRule {
+	rules := []wire.RelatedRule{}
 	ns := object.Namespace(o)
 	tenant := object.String(o, "metadata", "labels", render.LabelTenant)
-	force := &LabelSelector{MatchLabels: map[string]string{render.LabelForceClaims: "true"}}
+	force := &wire.LabelSelector{MatchLabels: map[string]string{render.LabelForceClaims: "true"}}
 	if ns != "" {
 		if tenant != "" {
-			rules = append(rules, RelatedRule{APIVersion: render.APIVersion, Resource: "tenants", Namespace: ns, Names: []string{tenant}})
+			rules = append(rules, wire.RelatedRule{APIVersion: render.APIVersion, Resource: "tenants", Namespace: ns, Names: []string{tenant}})
 		}
-		rules = append(rules, RelatedRule{APIVersion: render.APIVersion, Resource: "tenants", Namespace: ns, LabelSelector: force})
+		rules = append(rules, wire.RelatedRule{APIVersion: render.APIVersion, Resource: "tenants", Namespace: ns, LabelSelector: force})
 	}
-	rules = append(rules, RelatedRule{APIVersion: render.APIVersion, Resource: "clustertenants", LabelSelector: force})
+	rules = append(rules, wire.RelatedRule{APIVersion: render.APIVersion, Resource: "clustertenants", LabelSelector: force})
 	return rules
 }
 
 // adoptionSync relabels an unowned object so that the Tenant that claims it
 // adopts it (render.Adopt explains why this is needed).
 func (s *Server) adoptionSync(_ context.Context, _ *http.Request, body []byte) (answer, error) {
-	var r DecoratorRequest
-	if err := DecodeBytes(body, &r); err != nil {
+	var r wire.DecoratorRequest
+	if err := wire.DecodeBytes(body, &r); err != nil {
 		return answer{}, err
 	}
 	if r.Object == nil {
-		return answer{}, &DecodeError{Err: errMissingObject}
+		return answer{}, &wire.DecodeError{Err: errMissingObject}
 	}
 	in := render.AdoptionInput{Object: r.Object}
 	for _, kind := range []string{"Tenant", "ClusterTenant"} {
@@ -139,5 +140,5 @@ func (s *Server) adoptionSync(_ context.Context, _ *http.Request, body []byte) (
 		s.log.Info("handing an unowned object to the Tenant that claims it", "kind", object.Kind(r.Object),
 			"object", object.ObjKey(object.Namespace(r.Object), object.Name(r.Object)), "tenant", *labels[render.LabelTenant])
 	}
-	return answer{body: DecoratorResponse{Labels: labels, Annotations: annotations, Attachments: []object.Obj{}}}, nil
+	return answer{body: wire.DecoratorResponse{Labels: labels, Annotations: annotations, Attachments: []object.Obj{}}}, nil
 }

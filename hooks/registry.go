@@ -1,10 +1,8 @@
 package hooks
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/hooks/wire"
 	"github.com/tenant-hooks/tenant-hooks/render"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
@@ -20,28 +19,28 @@ import (
 // and for the Secret or ConfigMap its source names. The service never calls
 // the Kubernetes API itself: everything arrives through Metacontroller.
 func (s *Server) registryCustomize(_ context.Context, _ *http.Request, body []byte) (answer, error) {
-	var req CustomizeRequest
-	if err := DecodeBytes(body, &req); err != nil {
+	var req wire.CustomizeRequest
+	if err := wire.DecodeBytes(body, &req); err != nil {
 		return answer{}, err
 	}
 	if req.Parent == nil {
-		return answer{}, &DecodeError{Err: errMissingParent}
+		return answer{}, &wire.DecodeError{Err: errMissingParent}
 	}
-	return answer{body: CustomizeResponse{RelatedResources: RegistryRelated(req.Parent)}}, nil
+	return answer{body: wire.CustomizeResponse{RelatedResources: RegistryRelated(req.Parent)}}, nil
 }
 
 // RegistryRelated is the customize answer of a registry.
-func RegistryRelated(parent object.Obj) []RelatedRule {
+func RegistryRelated(parent object.Obj) []wire.RelatedRule {
 	reg, _ := render.ParseRegistry(parent) // an invalid spec still gets its templates
-	rules := []RelatedRule{}
+	rules := []wire.RelatedRule{}
 	if reg.TemplateNamespace != "" {
-		rules = append(rules, RelatedRule{APIVersion: render.APIVersion, Resource: "tenanttemplates", Namespace: reg.TemplateNamespace})
+		rules = append(rules, wire.RelatedRule{APIVersion: render.APIVersion, Resource: "tenanttemplates", Namespace: reg.TemplateNamespace})
 	}
 	if reg.MySQL != nil && reg.MySQL.PasswordSecret != nil && reg.MySQL.PasswordSecret.Name != "" && reg.MySQL.PasswordSecret.Namespace != "" {
-		rules = append(rules, RelatedRule{APIVersion: "v1", Resource: "secrets", Namespace: reg.MySQL.PasswordSecret.Namespace, Names: []string{reg.MySQL.PasswordSecret.Name}})
+		rules = append(rules, wire.RelatedRule{APIVersion: "v1", Resource: "secrets", Namespace: reg.MySQL.PasswordSecret.Namespace, Names: []string{reg.MySQL.PasswordSecret.Name}})
 	}
 	if reg.Static != nil && reg.Static.ConfigMap != nil && reg.Static.ConfigMap.Name != "" && reg.Static.ConfigMap.Namespace != "" {
-		rules = append(rules, RelatedRule{APIVersion: "v1", Resource: "configmaps", Namespace: reg.Static.ConfigMap.Namespace, Names: []string{reg.Static.ConfigMap.Name}})
+		rules = append(rules, wire.RelatedRule{APIVersion: "v1", Resource: "configmaps", Namespace: reg.Static.ConfigMap.Namespace, Names: []string{reg.Static.ConfigMap.Name}})
 	}
 	return rules
 }
@@ -50,15 +49,15 @@ func RegistryRelated(parent object.Obj) []RelatedRule {
 // failure to read the rows is a 503: Metacontroller then keeps every Tenant
 // and retries, where a 200 with fewer Tenants would delete them. The request
 // is decoded as it streams in and the answer encoded Tenant by Tenant
-// (registrystream.go), so a large registry costs ≈ 1 KB per Tenant, not the
+// (wire/registrystream.go), so a large registry costs ≈ 1 KB per Tenant, not the
 // request's 4.5 KB plus the answer's maps.
 func (s *Server) registrySync(ctx context.Context, _ *http.Request, body io.Reader) (answer, error) {
-	r, err := decodeRegistryStream(body, s.cfg.RegistryBodyLimit)
+	r, err := wire.DecodeRegistryStream(body, s.cfg.RegistryBodyLimit)
 	if err != nil {
 		return answer{}, err
 	}
 	if r.Parent == nil {
-		return answer{}, &DecodeError{Err: errMissingParent}
+		return answer{}, &wire.DecodeError{Err: errMissingParent}
 	}
 	in := render.RegistryInput{Registry: r.Parent, Observed: r.Observed}
 	for _, k := range sortedKeys(r.Related[templateTypeKey]) {
@@ -74,7 +73,7 @@ func (s *Server) registrySync(ctx context.Context, _ *http.Request, body io.Read
 	}
 	start := time.Now()
 	out := s.engine.SyncRegistry(ctx, in)
-	encoded, err := encodeRegistryAnswer(out)
+	encoded, err := wire.EncodeRegistryAnswer(out)
 	s.metrics.RenderDuration.WithLabelValues("registry").Observe(time.Since(start).Seconds())
 	if err != nil {
 		return answer{}, err
@@ -99,71 +98,9 @@ func (s *Server) registrySync(ctx context.Context, _ *http.Request, body io.Read
 	return answer{body: encoded}, nil
 }
 
-// encodeRegistryAnswer writes the CompositeResponse of out — the bytes Encode
-// writes for it — building one Tenant at a time into chunks, so neither the
-// Tenants nor a doubling buffer are ever held whole.
-func encodeRegistryAnswer(out render.RegistryOutput) (chunkedJSON, error) {
-	var w chunkWriter
-	head, ok := appendJSON([]byte(`{"status":`), out.Status)
-	if !ok {
-		return nil, fmt.Errorf("encoding registry status: unsupported value")
-	}
-	w.write(append(head, `,"children":[`...))
-	var scratch []byte
-	i := 0
-	for t := range out.Children {
-		scratch = scratch[:0]
-		if i > 0 {
-			scratch = append(scratch, ',')
-		}
-		i++
-		b, ok := appendJSON(scratch, t)
-		if !ok {
-			var buf bytes.Buffer
-			enc := json.NewEncoder(&buf)
-			enc.SetEscapeHTML(false)
-			if err := enc.Encode(t); err != nil {
-				return nil, fmt.Errorf("encoding Tenant %s: %w", object.Name(t), err)
-			}
-			b = append(scratch, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
-		}
-		scratch = b
-		w.write(b)
-	}
-	tail := []byte("]")
-	if secs := out.ResyncAfter.Seconds(); secs != 0 {
-		tail = append(tail, `,"resyncAfterSeconds":`...)
-		if tail, ok = appendFloat(tail, secs); !ok {
-			return nil, fmt.Errorf("encoding resyncAfterSeconds %v", secs)
-		}
-	}
-	w.write(append(tail, "}\n"...))
-	return w.chunks, nil
-}
-
-// chunkedJSON is an answer already encoded, in chunks.
-type chunkedJSON [][]byte
-
-// chunkWriter appends bytes to fixed-size chunks.
-type chunkWriter struct{ chunks [][]byte }
-
-const answerChunk = 1 << 20
-
-func (w *chunkWriter) write(b []byte) {
-	for len(b) > 0 {
-		if len(w.chunks) == 0 || len(w.chunks[len(w.chunks)-1]) == cap(w.chunks[len(w.chunks)-1]) {
-			w.chunks = append(w.chunks, make([]byte, 0, answerChunk))
-		}
-		last := &w.chunks[len(w.chunks)-1]
-		n := min(len(b), cap(*last)-len(*last))
-		*last = append(*last, b[:n]...)
-		b = b[n:]
-	}
-}
-
 // readRows builds the registry's source from its spec and the related Secret
 // or ConfigMap, reads the mapped columns and evaluates activation.
-func (s *Server) readRows(ctx context.Context, reg *render.Registry, related ObjectMap) (datasource.Result, error) {
+func (s *Server) readRows(ctx context.Context, reg *render.Registry, related wire.ObjectMap) (datasource.Result, error) {
 	ref := object.ObjKey(reg.Namespace, reg.Name)
 	var src datasource.Source
 	switch reg.SourceType {

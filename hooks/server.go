@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/hooks/wire"
 	"github.com/tenant-hooks/tenant-hooks/metrics"
 	"github.com/tenant-hooks/tenant-hooks/render"
 )
@@ -127,7 +128,7 @@ type handlerFunc func(ctx context.Context, req *http.Request, body []byte) (answ
 
 // streamFunc is a hook that reads its body as it arrives (the registry
 // sync, whose body grows with the registry). Read errors must come back
-// wrapped in a *readError.
+// wrapped in a *wire.ReadError.
 type streamFunc func(ctx context.Context, req *http.Request, body io.Reader) (answer, error)
 
 // answer is what a handler returns on success.
@@ -155,7 +156,7 @@ func (s *Server) hook(controller, hook string, fn handlerFunc) http.HandlerFunc 
 	return s.streamHook(controller, hook, s.cfg.BodyLimit, "--body-limit", func(ctx context.Context, req *http.Request, r io.Reader) (answer, error) {
 		body, err := readBody(r, req.ContentLength, s.cfg.BodyLimit)
 		if err != nil {
-			return answer{}, &readError{err}
+			return answer{}, &wire.ReadError{Err: err}
 		}
 		return fn(ctx, req, body)
 	})
@@ -191,13 +192,13 @@ func (s *Server) streamHook(controller, hook string, limit int64, limitFlag stri
 			return
 		}
 		ans, err := fn(ctx, req, http.MaxBytesReader(w, req.Body, limit))
-		var budget *BudgetError
+		var budget *wire.BudgetError
 		if errors.As(err, &budget) {
 			code = http.StatusRequestEntityTooLarge
 			writeError(w, code, budget.Error())
 			return
 		}
-		var rerr *readError
+		var rerr *wire.ReadError
 		if errors.As(err, &rerr) {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
@@ -237,7 +238,7 @@ func (s *Server) streamHook(controller, hook string, limit int64, limitFlag stri
 		}
 		w.Header().Set("Content-Type", "application/json")
 		code = http.StatusOK
-		if chunks, ok := ans.body.(chunkedJSON); ok {
+		if chunks, ok := ans.body.(wire.Chunks); ok {
 			n := 0
 			for _, c := range chunks {
 				n += len(c)
@@ -251,14 +252,14 @@ func (s *Server) streamHook(controller, hook string, limit int64, limitFlag stri
 			}
 			return
 		}
-		if err := Encode(w, ans.body); err != nil {
+		if err := wire.Encode(w, ans.body); err != nil {
 			s.log.Warn("writing hook answer", "controller", controller, "hook", hook, "error", err.Error())
 		}
 	}
 }
 
 func (s *Server) errorCode(err error) int {
-	var dec *DecodeError
+	var dec *wire.DecodeError
 	var un *UnavailableError
 	switch {
 	case errors.As(err, &dec):
@@ -273,7 +274,7 @@ func writeError(w http.ResponseWriter, code int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
-	_ = Encode(w, map[string]string{"error": msg})
+	_ = wire.Encode(w, map[string]string{"error": msg})
 }
 
 func tooLarge(limit int64, flag string) string {

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/tenant-hooks/tenant-hooks/hooks/wire"
 	"github.com/tenant-hooks/tenant-hooks/render"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
@@ -20,40 +21,40 @@ var templateTypeKey = object.TypeKey(render.APIVersion, "TenantTemplate")
 // the template), its Namespace (the long-lived owner of retained children) and
 // objects an earlier Tenant of the same name retained (to report them).
 func (s *Server) tenantCustomize(_ context.Context, _ *http.Request, body []byte) (answer, error) {
-	var req CustomizeRequest
-	if err := DecodeBytes(body, &req); err != nil {
+	var req wire.CustomizeRequest
+	if err := wire.DecodeBytes(body, &req); err != nil {
 		return answer{}, err
 	}
 	if req.Parent == nil {
-		return answer{}, &DecodeError{Err: errMissingParent}
+		return answer{}, &wire.DecodeError{Err: errMissingParent}
 	}
-	cs := parseController(req.Controller)
-	return answer{body: CustomizeResponse{RelatedResources: TenantRelated(req.Parent, cs.childResources())}}, nil
+	cs := wire.ParseController(req.Controller)
+	return answer{body: wire.CustomizeResponse{RelatedResources: TenantRelated(req.Parent, cs.ChildResources())}}, nil
 }
 
 // TenantRelated is the customize answer of a Tenant (exported for the CLI
 // and tests).
-func TenantRelated(parent object.Obj, children []ResourceRef) []RelatedRule {
+func TenantRelated(parent object.Obj, children []wire.ResourceRef) []wire.RelatedRule {
 	ns := object.Namespace(parent)
 	tplNS := object.String(parent, "spec", "templateNamespace")
 	if tplNS == "" {
 		tplNS = ns
 	}
-	rules := []RelatedRule{}
+	rules := []wire.RelatedRule{}
 	if ref := object.String(parent, "spec", "templateRef"); ref != "" && tplNS != "" {
-		rules = append(rules, RelatedRule{APIVersion: render.APIVersion, Resource: "tenanttemplates", Namespace: tplNS, Names: []string{ref}})
+		rules = append(rules, wire.RelatedRule{APIVersion: render.APIVersion, Resource: "tenanttemplates", Namespace: tplNS, Names: []string{ref}})
 	}
 	if ns != "" {
-		rules = append(rules, RelatedRule{APIVersion: "v1", Resource: "namespaces", Names: []string{ns}})
+		rules = append(rules, wire.RelatedRule{APIVersion: "v1", Resource: "namespaces", Names: []string{ns}})
 	}
-	orphans := &LabelSelector{MatchLabels: map[string]string{render.LabelTenant: object.Name(parent), render.LabelOrphaned: "true"}}
-	declared := map[ResourceRef]bool{}
+	orphans := &wire.LabelSelector{MatchLabels: map[string]string{render.LabelTenant: object.Name(parent), render.LabelOrphaned: "true"}}
+	declared := map[wire.ResourceRef]bool{}
 	for _, c := range children {
 		declared[c] = true
 		if c.Resource == "namespaces" {
 			continue
 		}
-		rules = append(rules, RelatedRule{APIVersion: c.APIVersion, Resource: c.Resource, Namespace: ns, LabelSelector: orphans})
+		rules = append(rules, wire.RelatedRule{APIVersion: c.APIVersion, Resource: c.Resource, Namespace: ns, LabelSelector: orphans})
 	}
 	return append(rules, claimRules(parent, declared)...)
 }
@@ -62,9 +63,9 @@ func TenantRelated(parent object.Obj, children []ResourceRef) []RelatedRule {
 // create, so the sync can apply the conflict policy before the first
 // creation. Only declared child types are asked for (Metacontroller can only
 // fetch types it knows, and only those can become children anyway).
-func claimRules(parent object.Obj, declared map[ResourceRef]bool) []RelatedRule {
+func claimRules(parent object.Obj, declared map[wire.ResourceRef]bool) []wire.RelatedRule {
 	type group struct {
-		ref ResourceRef
+		ref wire.ResourceRef
 		ns  string
 	}
 	names := map[group][]string{}
@@ -74,7 +75,7 @@ func claimRules(parent object.Obj, declared map[ResourceRef]bool) []RelatedRule 
 		if !ok {
 			continue
 		}
-		ref := ResourceRef{APIVersion: object.String(m, "apiVersion"), Resource: render.ResourceOf(object.String(m, "kind"))}
+		ref := wire.ResourceRef{APIVersion: object.String(m, "apiVersion"), Resource: render.ResourceOf(object.String(m, "kind"))}
 		name := object.String(m, "name")
 		if !declared[ref] || name == "" {
 			continue
@@ -96,11 +97,11 @@ func claimRules(parent object.Obj, declared map[ResourceRef]bool) []RelatedRule 
 		}
 		return a.ns < b.ns
 	})
-	var rules []RelatedRule
+	var rules []wire.RelatedRule
 	for _, g := range order {
 		n := names[g]
 		sort.Strings(n)
-		rules = append(rules, RelatedRule{APIVersion: g.ref.APIVersion, Resource: g.ref.Resource, Namespace: g.ns, Names: slices.Compact(n)})
+		rules = append(rules, wire.RelatedRule{APIVersion: g.ref.APIVersion, Resource: g.ref.Resource, Namespace: g.ns, Names: slices.Compact(n)})
 	}
 	return rules
 }
@@ -114,12 +115,12 @@ func (s *Server) tenantSync(ctx context.Context, req *http.Request, body []byte)
 		// has an identical answer: skip decoding and rendering.
 		return answer{etag: etag, notModified: true}, nil
 	}
-	var r CompositeRequest
-	if err := DecodeBytes(body, &r); err != nil {
+	var r wire.CompositeRequest
+	if err := wire.DecodeBytes(body, &r); err != nil {
 		return answer{}, err
 	}
 	if r.Parent == nil {
-		return answer{}, &DecodeError{Err: errMissingParent}
+		return answer{}, &wire.DecodeError{Err: errMissingParent}
 	}
 	in := TenantInputFrom(&r)
 	start := time.Now()
@@ -133,7 +134,7 @@ func (s *Server) tenantSync(ctx context.Context, req *http.Request, body []byte)
 			s.metrics.RenderErrors.WithLabelValues("tenant").Inc()
 		}
 	}
-	resp := CompositeResponse{Status: out.Status, Children: out.Children, Finalized: out.Finalized}
+	resp := wire.CompositeResponse{Status: out.Status, Children: out.Children, Finalized: out.Finalized}
 	if out.ResyncAfter > 0 {
 		resp.ResyncAfterSeconds = out.ResyncAfter.Seconds()
 	}
@@ -145,7 +146,7 @@ func (s *Server) tenantSync(ctx context.Context, req *http.Request, body []byte)
 }
 
 // TenantInputFrom turns a decoded request into the render core's input.
-func TenantInputFrom(r *CompositeRequest) render.TenantInput {
+func TenantInputFrom(r *wire.CompositeRequest) render.TenantInput {
 	in := render.TenantInput{Tenant: r.Parent, Finalizing: r.Finalizing, ChildTypes: map[string]bool{}}
 	if object.Kind(r.Parent) == "ClusterTenant" || object.Namespace(r.Parent) == "" {
 		in.Scope = render.Cluster

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tenant-hooks/tenant-hooks/datasource"
 	"github.com/tenant-hooks/tenant-hooks/hooks"
+	"github.com/tenant-hooks/tenant-hooks/hooks/wire"
 	"github.com/tenant-hooks/tenant-hooks/render"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
@@ -83,8 +84,8 @@ func TestTenantSyncRounds(t *testing.T) {
 func TestTenantSyncTemplateChanged(t *testing.T) {
 	ts := newServer(t, datasource.PoolOptions{}, hooks.Config{})
 	body := fixture(t, "tenant-sync-template-changed.json")
-	var req hooks.CompositeRequest
-	require.NoError(t, hooks.DecodeBytes(body, &req))
+	var req wire.CompositeRequest
+	require.NoError(t, wire.DecodeBytes(body, &req))
 	tpl := req.Related["TenantTemplate.operator.kubernetes-tenants.org/v1"]["acme/web"]
 	wantData := object.NestedMap(tpl, "spec")["configMaps"].([]any)[0].(map[string]any)["spec"].(map[string]any)["data"].(map[string]any)
 	observed := req.Children["ConfigMap.v1"]["acme/acme-web-config"]

@@ -20,6 +20,7 @@ import (
 
 	"github.com/tenant-hooks/tenant-hooks/datasource"
 	"github.com/tenant-hooks/tenant-hooks/hooks"
+	"github.com/tenant-hooks/tenant-hooks/hooks/wire"
 	"github.com/tenant-hooks/tenant-hooks/render"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 	"github.com/tenant-hooks/tenant-hooks/render/sim"
@@ -162,8 +163,8 @@ func TestGoldenRequests(t *testing.T) {
 	regAns := call(t, h, "/hooks/registries/sync", b)
 	golden(t, filepath.Join(dir, "registry-sync.response.json"), prettyJSON(t, regAns))
 
-	var ra hooks.CompositeResponse
-	require.NoError(t, hooks.DecodeBytes(regAns, &ra))
+	var ra wire.CompositeResponse
+	require.NoError(t, wire.DecodeBytes(regAns, &ra))
 	tenant := object.DeepCopyMap(ra.Children[0])
 	require.Equal(t, "acme-web", object.Name(tenant))
 	object.SetNested(tenant, "00000000-0000-0000-0000-000000000001", "metadata", "uid")
@@ -213,8 +214,8 @@ func TestGoldenRequests(t *testing.T) {
 			cli = append(cli, string(j))
 		}
 	}
-	var hookAns hooks.CompositeResponse
-	require.NoError(t, hooks.DecodeBytes(ans, &hookAns))
+	var hookAns wire.CompositeResponse
+	require.NoError(t, wire.DecodeBytes(ans, &hookAns))
 	var hook []string
 	for _, o := range hookAns.Children {
 		j, _ := json.Marshal(o)

@@ -1,10 +1,11 @@
-package hooks
+package wire
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -34,17 +35,17 @@ import (
 // child name the child instead of a byte offset. FuzzRegistryStream checks
 // this against the in-memory decoding.
 
-// registryRequest is a decoded registry sync request.
-type registryRequest struct {
+// RegistryRequest is a decoded registry sync request.
+type RegistryRequest struct {
 	CompositeRequest // Children is nil: see Observed
 	// Observed are the summarised children, in (type, key) order.
 	Observed []render.ObservedTenant
 }
 
-// decodeRegistryStream decodes a registry sync request from r. Read errors
-// (*http.MaxBytesError among them) are returned wrapped in a *readError.
+// DecodeRegistryStream decodes a registry sync request from r. Read errors
+// (*http.MaxBytesError among them) are returned wrapped in a *ReadError.
 // budget bounds the memory the summaries may hold (0: no bound).
-func decodeRegistryStream(r io.Reader, budget int64) (*registryRequest, error) {
+func DecodeRegistryStream(r io.Reader, budget int64) (*RegistryRequest, error) {
 	d := newRegistryDecoder(r)
 	d.budget = budget
 	return d.decode()
@@ -69,11 +70,12 @@ func (e *BudgetError) Error() string {
 // reads up to 32 KiB at a time) plus a few observed Tenants (≈ 4.5 KB each).
 const readBufferSize = 64 << 10
 
-// readError is a failure to read the request body (not a malformed body).
-type readError struct{ err error }
+// ReadError is a failure to read the request body (not a malformed body):
+// a 400, or a 413 when it wraps *http.MaxBytesError.
+type ReadError struct{ Err error }
 
-func (e *readError) Error() string { return "reading request body: " + e.err.Error() }
-func (e *readError) Unwrap() error { return e.err }
+func (e *ReadError) Error() string { return "reading request body: " + e.Err.Error() }
+func (e *ReadError) Unwrap() error { return e.Err }
 
 func newRegistryDecoder(r io.Reader) *registryDecoder {
 	return &registryDecoder{
@@ -91,7 +93,7 @@ type registryDecoder struct {
 	child []byte     // scratch: one kept Tenant being built
 
 	observed []observedChild
-	budget   int64 // see decodeRegistryStream
+	budget   int64 // see DecodeRegistryStream
 	held     int64 // what the summaries hold, estimated
 }
 
@@ -100,7 +102,7 @@ type observedChild struct {
 	t        render.ObservedTenant
 }
 
-func (d *registryDecoder) decode() (*registryRequest, error) {
+func (d *registryDecoder) decode() (*RegistryRequest, error) {
 	c, ok := d.s.peek()
 	if !ok {
 		return nil, d.s.failure("")
@@ -141,10 +143,10 @@ func (d *registryDecoder) decode() (*registryRequest, error) {
 		return nil, syntaxError("trailing data after the JSON document")
 	}
 	if d.s.err != io.EOF {
-		return nil, &readError{d.s.err}
+		return nil, &ReadError{d.s.err}
 	}
 	d.doc = append(d.doc, '}')
-	req := &registryRequest{}
+	req := &RegistryRequest{}
 	if err := DecodeBytes(d.doc, &req.CompositeRequest); err != nil {
 		return nil, err
 	}
@@ -169,11 +171,11 @@ func (d *registryDecoder) decode() (*registryRequest, error) {
 // whole decodes a body that is not an object, in memory, as Decode does
 // (null, for instance, is a request without a parent). Only a small one is
 // read: a large one cannot be anything but an error.
-func (d *registryDecoder) whole() (*registryRequest, error) {
+func (d *registryDecoder) whole() (*RegistryRequest, error) {
 	const most = 1 << 20
 	rest, err := io.ReadAll(io.LimitReader(io.MultiReader(bytes.NewReader(d.s.buf[d.s.pos:]), d.s.r), most+1))
 	if err != nil {
-		return nil, &readError{err}
+		return nil, &ReadError{err}
 	}
 	if len(rest) > most {
 		return nil, &DecodeError{Err: fmt.Errorf("the request is a JSON %s, not an object", jsonKind(rest[0]))}
@@ -185,8 +187,8 @@ func (d *registryDecoder) whole() (*registryRequest, error) {
 // other hook decodes its request, then summarises each complete child: the
 // path for bodies that are not objects, and the reference the streaming
 // decoder is tested against.
-func decodeRegistryWhole(b []byte) (*registryRequest, error) {
-	req := &registryRequest{}
+func decodeRegistryWhole(b []byte) (*RegistryRequest, error) {
+	req := &RegistryRequest{}
 	if err := DecodeBytes(b, &req.CompositeRequest); err != nil {
 		return nil, err
 	}
@@ -465,9 +467,9 @@ func (p *fastParser) keepOnly(o map[string]any, k string, want func(string) bool
 // observeAll summarises complete children (the in-memory path).
 func observeAll(m ObjectMap) []render.ObservedTenant {
 	var out []render.ObservedTenant
-	for _, typ := range sortedKeys(m) {
+	for _, typ := range slices.Sorted(maps.Keys(m)) {
 		objs := m[typ]
-		for _, k := range sortedKeys(objs) {
+		for _, k := range slices.Sorted(maps.Keys(objs)) {
 			out = append(out, render.ObserveTenant(objs[k]))
 		}
 	}
@@ -542,7 +544,7 @@ func (s *streamReader) more() bool {
 // failure is the error for a body that ended (or failed) inside what.
 func (s *streamReader) failure(what string) error {
 	if s.err != nil && s.err != io.EOF {
-		return &readError{s.err}
+		return &ReadError{s.err}
 	}
 	if what == "" {
 		return &DecodeError{Err: io.EOF}

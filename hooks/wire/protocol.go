@@ -1,4 +1,4 @@
-package hooks
+package wire
 
 import (
 	"bytes"
@@ -86,23 +86,6 @@ type LabelSelectorRequirement struct {
 	Key      string   `json:"key"`
 	Operator string   `json:"operator"`
 	Values   []string `json:"values,omitempty"`
-}
-
-// controllerSpec is the part of the controller object the handlers read.
-type controllerSpec struct {
-	Metadata struct {
-		Name string `json:"name"`
-	} `json:"metadata"`
-	Spec struct {
-		ChildResources []struct {
-			APIVersion string `json:"apiVersion"`
-			Resource   string `json:"resource"`
-		} `json:"childResources"`
-		Attachments []struct {
-			APIVersion string `json:"apiVersion"`
-			Resource   string `json:"resource"`
-		} `json:"attachments"`
-	} `json:"spec"`
 }
 
 // DecodeError is a malformed request; it becomes a 400.

@@ -1,4 +1,4 @@
-package hooks
+package wire_test
 
 import (
 	"bytes"
@@ -19,6 +19,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/hooks"
+	"github.com/tenant-hooks/tenant-hooks/hooks/wire"
 	"github.com/tenant-hooks/tenant-hooks/internal/fixtures"
 	"github.com/tenant-hooks/tenant-hooks/internal/steady"
 	"github.com/tenant-hooks/tenant-hooks/render"
@@ -26,7 +28,7 @@ import (
 
 // requireSameRequest compares two decoded registry requests, the kept form
 // of every child included.
-func requireSameRequest(t testing.TB, want, got *registryRequest, msg string) {
+func requireSameRequest(t testing.TB, want, got *wire.RegistryRequest, msg string) {
 	t.Helper()
 	require.Equal(t, string(want.Controller), string(got.Controller), "%s: controller", msg)
 	require.True(t, reflect.DeepEqual(want.Parent, got.Parent), "%s: parent\nwant %v\ngot  %v", msg, want.Parent, got.Parent)
@@ -90,9 +92,9 @@ func registryFixtures(t testing.TB) map[string][]byte {
 func TestRegistryStreamMatchesWholeDecoding(t *testing.T) {
 	registries := 0
 	for name, b := range registryFixtures(t) {
-		want, wantErr := decodeRegistryWhole(b)
+		want, wantErr := wire.DecodeRegistryWhole(b)
 		for how, r := range readers(b) {
-			got, err := decodeRegistryStream(r, 0)
+			got, err := wire.DecodeRegistryStream(r, 0)
 			if wantErr != nil {
 				require.Error(t, err, "%s (%s): in memory: %v", name, how, wantErr)
 				continue
@@ -116,13 +118,12 @@ func TestRegistryStreamMatchesWholeDecoding(t *testing.T) {
 func TestRegistryStreamHoldsOneChildAtATime(t *testing.T) {
 	body := steadyRegistryRequest(t, 1000)
 	require.Greater(t, len(body), 8<<20)
-	d := newRegistryDecoder(bytes.NewReader(body))
-	req, err := d.decode()
+	req, bufCap, _, err := wire.DecodeRegistryStreamStats(bytes.NewReader(body))
 	require.NoError(t, err)
 	require.Len(t, req.Observed, 2000)
-	require.Equal(t, readBufferSize, cap(d.s.buf), "the read buffer grew: something was held whole")
+	require.Equal(t, wire.ReadBufferSize, bufCap, "the read buffer grew: something was held whole")
 
-	want, err := decodeRegistryWhole(body)
+	want, err := wire.DecodeRegistryWhole(body)
 	require.NoError(t, err)
 	requireSameRequest(t, want, req, "steady state")
 }
@@ -179,12 +180,12 @@ var streamEdges = func() map[string]string {
 func TestRegistryStreamEdges(t *testing.T) {
 	for name, body := range streamEdges {
 		b := []byte(body)
-		want, wantErr := decodeRegistryWhole(b)
+		want, wantErr := wire.DecodeRegistryWhole(b)
 		for how, r := range readers(b) {
-			got, err := decodeRegistryStream(r, 0)
+			got, err := wire.DecodeRegistryStream(r, 0)
 			if wantErr != nil {
 				require.Error(t, err, "%s (%s): in memory: %v", name, how, wantErr)
-				var de *DecodeError
+				var de *wire.DecodeError
 				require.ErrorAs(t, err, &de, "%s (%s): a malformed body is a 400", name, how)
 				continue
 			}
@@ -200,10 +201,10 @@ func TestRegistryStreamRejectsAmbiguousChildren(t *testing.T) {
 		"case-folded key": `{"parent":{"kind":"X"},"Children":{}}`,
 		"two children":    `{"parent":{"kind":"X"},"children":{},"children":{}}`,
 	} {
-		_, err := decodeRegistryWhole([]byte(body))
+		_, err := wire.DecodeRegistryWhole([]byte(body))
 		require.NoError(t, err, name)
-		_, err = decodeRegistryStream(strings.NewReader(body), 0)
-		var de *DecodeError
+		_, err = wire.DecodeRegistryStream(strings.NewReader(body), 0)
+		var de *wire.DecodeError
 		require.ErrorAs(t, err, &de, name)
 	}
 }
@@ -212,8 +213,8 @@ func TestRegistryStreamRejectsAmbiguousChildren(t *testing.T) {
 func TestRegistryStreamReadErrors(t *testing.T) {
 	body := steadyRegistryRequest(t, 20)
 	boom := errors.New("connection reset")
-	_, err := decodeRegistryStream(io.MultiReader(bytes.NewReader(body[:len(body)/2]), iotest.ErrReader(boom)), 0)
-	var re *readError
+	_, err := wire.DecodeRegistryStream(io.MultiReader(bytes.NewReader(body[:len(body)/2]), iotest.ErrReader(boom)), 0)
+	var re *wire.ReadError
 	require.ErrorAs(t, err, &re)
 	require.ErrorIs(t, err, boom)
 
@@ -222,7 +223,7 @@ func TestRegistryStreamReadErrors(t *testing.T) {
 // The answer's bytes are Encode's bytes for the same Tenants.
 func TestRegistryAnswerEncodesAsEncode(t *testing.T) {
 	body := steadyRegistryRequest(t, 300)
-	req, err := decodeRegistryStream(bytes.NewReader(body), 0)
+	req, err := wire.DecodeRegistryStream(bytes.NewReader(body), 0)
 	require.NoError(t, err)
 	e := render.New(render.Options{Now: steady.Now})
 	templates, err := steady.Templates("multi")
@@ -231,10 +232,10 @@ func TestRegistryAnswerEncodesAsEncode(t *testing.T) {
 		in := render.RegistryInput{Registry: req.Parent, Observed: req.Observed, Templates: templates}
 		in.Rows = staticRows(t, rows)
 		out := e.SyncRegistry(context.Background(), in)
-		chunks, err := encodeRegistryAnswer(out)
+		chunks, err := wire.EncodeRegistryAnswer(out)
 		require.NoError(t, err)
 		var want bytes.Buffer
-		require.NoError(t, Encode(&want, CompositeResponse{Status: out.Status, Children: out.ChildList(), ResyncAfterSeconds: out.ResyncAfter.Seconds()}))
+		require.NoError(t, wire.Encode(&want, wire.CompositeResponse{Status: out.Status, Children: out.ChildList(), ResyncAfterSeconds: out.ResyncAfter.Seconds()}))
 		require.Equal(t, want.String(), string(bytes.Join(chunks, nil)), fmt.Sprintf("%d rows", rows))
 		require.Equal(t, rows == 100, out.GuardActivated)
 	}
@@ -267,7 +268,7 @@ func steadyRegistryRequest(t testing.TB, rows int) []byte {
 	templates, err := steady.Templates("multi")
 	require.NoError(t, err)
 	e := render.New(render.Options{Now: steady.Now})
-	srv := New(Config{}, slog.New(slog.DiscardHandler), e, datasource.NewPools(datasource.PoolOptions{}), prometheus.NewRegistry())
+	srv := hooks.New(hooks.Config{}, slog.New(slog.DiscardHandler), e, datasource.NewPools(datasource.PoolOptions{}), prometheus.NewRegistry())
 	hook := steady.HandlerHook(srv.Handler())
 	statuses, err := steady.TenantStatusByTemplate(ctx, e, hook, templates)
 	require.NoError(t, err)
@@ -277,23 +278,6 @@ func steadyRegistryRequest(t testing.TB, rows int) []byte {
 	require.NoError(t, err)
 	registry := steady.Registry(steady.Namespace, "customers", "127.0.0.1", 3306, "root", "th", "customers", nil)
 	return steady.SteadyRegistryRequest(registry, templates, desired, statuses)
-}
-
-// chunkWriter keeps every byte, in order, across chunk boundaries.
-func TestChunkWriter(t *testing.T) {
-	var w chunkWriter
-	var want []byte
-	rnd := rand.New(rand.NewPCG(1, 2))
-	for len(want) < 3*answerChunk+123 {
-		b := bytes.Repeat([]byte{byte('a' + rnd.IntN(26))}, rnd.IntN(70000))
-		w.write(b)
-		want = append(want, b...)
-	}
-	require.Greater(t, len(w.chunks), 3)
-	for _, c := range w.chunks[:len(w.chunks)-1] {
-		require.Len(t, c, answerChunk)
-	}
-	require.Equal(t, want, bytes.Join(w.chunks, nil))
 }
 
 // FuzzRegistryStream: on any body, the streaming decoder gives what the
@@ -312,15 +296,15 @@ func FuzzRegistryStream(f *testing.F) {
 	f.Add([]byte(`{"parent":{"kind":"X"},"children":{"T.v1":{"a":{"metadata":{"name":"a","annotations":{"k":"v"}},"status":{"conditions":[{"type":"Ready","status":"True"}]}}}}}`))
 	f.Add([]byte(`{"children":{"T.v1":{"a":{"metadata":{"name":"a","deletionTimestamp":"x","annotations":{"metacontroller.k8s.io/last-applied-configuration":"{}"}}}},"T.v1":null},"parent":{}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		want, wantErr := decodeRegistryWhole(b)
+		want, wantErr := wire.DecodeRegistryWhole(b)
 		for _, how := range []string{"whole", "one byte"} {
 			var r io.Reader = bytes.NewReader(b)
 			if how == "one byte" {
 				r = iotest.OneByteReader(r)
 			}
-			got, err := decodeRegistryStream(r, 0)
+			got, err := wire.DecodeRegistryStream(r, 0)
 			if err != nil {
-				var de *DecodeError
+				var de *wire.DecodeError
 				require.ErrorAs(t, err, &de, "%s: %v", how, err)
 				if wantErr == nil {
 					msg := err.Error()
@@ -348,13 +332,13 @@ func TestRegistryStreamBudget(t *testing.T) {
 	}
 	tiny.WriteString(`}}}`)
 	budget := int64(tiny.Len()) // 2000 children in ≈ 20 KB: ≈ 25× that held
-	_, err := decodeRegistryStream(bytes.NewReader(tiny.Bytes()), budget)
-	var be *BudgetError
+	_, err := wire.DecodeRegistryStream(bytes.NewReader(tiny.Bytes()), budget)
+	var be *wire.BudgetError
 	require.ErrorAs(t, err, &be)
 	require.Less(t, be.Children, 200, "stopped as soon as the budget was spent")
 
 	steadyBody := steadyRegistryRequest(t, 1000)
-	req, err := decodeRegistryStream(bytes.NewReader(steadyBody), int64(len(steadyBody))/3)
+	req, err := wire.DecodeRegistryStream(bytes.NewReader(steadyBody), int64(len(steadyBody))/3)
 	require.NoError(t, err, "2,000 real Tenants hold under a third of their bytes")
 	require.Len(t, req.Observed, 2000)
 }
@@ -369,11 +353,11 @@ func BenchmarkRegistryDecode(b *testing.B) {
 		b.ReportAllocs()
 		var held int64
 		for b.Loop() {
-			d := newRegistryDecoder(bytes.NewReader(body))
-			if _, err := d.decode(); err != nil {
+			_, _, h, err := wire.DecodeRegistryStreamStats(bytes.NewReader(body))
+			if err != nil {
 				b.Fatal(err)
 			}
-			held = d.held
+			held = h
 		}
 		b.ReportMetric(float64(held)/2000, "held-B/tenant")
 	})
@@ -381,7 +365,7 @@ func BenchmarkRegistryDecode(b *testing.B) {
 		b.SetBytes(int64(len(body)))
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := decodeRegistryWhole(body); err != nil {
+			if _, err := wire.DecodeRegistryWhole(body); err != nil {
 				b.Fatal(err)
 			}
 		}
