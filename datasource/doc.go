@@ -7,7 +7,10 @@
 //     columns a [Mapping] needs, return one [RawRow] per row, honouring the
 //     context deadline. There are two implementations: the static source
 //     ([NewStatic], rows written inline in the registry or in a ConfigMap,
-//     see [ParseStaticRows]) and the MySQL/MariaDB source ([Pools.Source]).
+//     see [ParseStaticRows]), here, and the MySQL/MariaDB source, in the
+//     sub-package datasource/mysql (Pools.Source), so that the render core,
+//     which needs only the rows model ([Mapping], [Result], the identifier
+//     rules), never links a database driver (render/deps_test.go checks it).
 //   - [Mapping] says which columns feed which template variables
 //     (spec.valueMappings and spec.extraValueMappings of a TenantRegistry).
 //   - [Evaluate] applies the activation rule shared by every source: it keeps
@@ -24,14 +27,6 @@
 //   - Identifiers (table and column names) are validated against a strict
 //     pattern and always back-quoted; nothing from a user is ever spliced into
 //     SQL unchecked (upstream inserted the table name verbatim).
-//   - Database handles are pooled per target in [Pools] instead of being
-//     opened and closed on every call, and every query runs under a deadline
-//     (the caller's context and [MySQLConfig.QueryTimeout], whichever is
-//     sooner) that also covers reading the rows.
-//   - Errors say where and what (host:port/database.table, connect / auth /
-//     query / timeout / canceled / connection lost, see [Error]) and never
-//     contain the password.
-//   - The package keeps no global state apart from the dialers registered with
-//     the MySQL driver for [PoolOptions.Dial], and imports no metrics library:
-//     callers observe queries through [Observer].
+//   - The package keeps no global state and imports no database driver and
+//     no metrics library.
 package datasource

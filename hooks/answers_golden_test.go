@@ -14,7 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/datasource/mysql"
 	"github.com/tenant-hooks/tenant-hooks/hooks"
 	"github.com/tenant-hooks/tenant-hooks/internal/mysqltest"
 )
@@ -126,7 +126,7 @@ func goldenAnswers(t *testing.T, servers ...*testServer) []map[string]goldenAnsw
 
 func TestFixtureAnswersGolden(t *testing.T) {
 	mysqltest.Admin(t)
-	ts := newServer(t, datasource.PoolOptions{Dial: mysqltest.Redirect(t)}, hooks.Config{})
+	ts := newServer(t, mysql.PoolOptions{Dial: mysqltest.Redirect(t)}, hooks.Config{})
 	got := goldenAnswers(t, ts)[0]
 	require.NotEmpty(t, got)
 	if goldenUpdate() {

@@ -23,7 +23,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/datasource/mysql"
 	"github.com/tenant-hooks/tenant-hooks/hooks"
 	"github.com/tenant-hooks/tenant-hooks/internal/mysqltest"
 	"github.com/tenant-hooks/tenant-hooks/render"
@@ -78,7 +78,7 @@ func mustFail(t *testing.T, ts *testServer, body []byte, want ...string) string 
 
 func TestFaultUnreachableHost(t *testing.T) {
 	seedSec(t, rowAcme, rowGlobex)
-	ts := newServer(t, datasource.PoolOptions{}, hooks.Config{HookDeadline: 2 * time.Second})
+	ts := newServer(t, mysql.PoolOptions{}, hooks.Config{HookDeadline: 2 * time.Second})
 	// Tests only ever contact loopback: a host that accepts connections and
 	// never answers stands in for an unroutable one.
 	silent, err := net.Listen("tcp", "127.0.0.1:0")

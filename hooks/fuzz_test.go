@@ -12,7 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/datasource/mysql"
 	"github.com/tenant-hooks/tenant-hooks/hooks"
 	"github.com/tenant-hooks/tenant-hooks/internal/fixtures"
 	"github.com/tenant-hooks/tenant-hooks/internal/mysqltest"
@@ -64,7 +64,7 @@ func seedRoute(name string, body []byte) uint8 {
 type fuzzServer struct {
 	h     http.Handler
 	logs  *lockedWriter
-	pools *datasource.Pools
+	pools *mysql.Pools
 	n     int
 }
 
@@ -75,7 +75,7 @@ func newFuzzServer() *fuzzServer {
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	engine := render.New(render.Options{Templates: tmpl.Options{MaxOutputBytes: 32 << 10, MaxListLen: 1000, CacheSize: 256}, TemplateCacheSize: 64, Now: testClock})
 	// Every MySQL connection is refused at once; pools close when idle.
-	pools := datasource.NewPools(datasource.PoolOptions{Dial: mysqltest.Closed(), IdleTimeout: 50 * time.Millisecond})
+	pools := mysql.NewPools(mysql.PoolOptions{Dial: mysqltest.Closed(), IdleTimeout: 50 * time.Millisecond})
 	srv := hooks.New(hooks.Config{BodyLimit: fuzzBodyLimit, HookDeadline: 2 * time.Second}, log, engine, pools, prometheus.NewRegistry())
 	return &fuzzServer{h: srv.Handler(), logs: logs, pools: pools}
 }

@@ -20,7 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
-	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/datasource/mysql"
 	"github.com/tenant-hooks/tenant-hooks/hooks"
 	"github.com/tenant-hooks/tenant-hooks/internal/mysqltest"
 	"github.com/tenant-hooks/tenant-hooks/render"
@@ -81,7 +81,7 @@ func fixtureFor(path string) string {
 // route added later is covered without editing the tests.
 func hookRoutes(t testing.TB) []hookRoute {
 	t.Helper()
-	srv := hooks.New(hooks.Config{}, slog.New(slog.DiscardHandler), render.New(render.Options{}), datasource.NewPools(datasource.PoolOptions{}), prometheus.NewRegistry())
+	srv := hooks.New(hooks.Config{}, slog.New(slog.DiscardHandler), render.New(render.Options{}), mysql.NewPools(mysql.PoolOptions{}), prometheus.NewRegistry())
 	routes, ok := srv.Handler().(chi.Routes)
 	require.True(t, ok, "the router is not a chi router any more; update hookRoutes")
 	var out []hookRoute
@@ -128,7 +128,7 @@ type harness struct {
 
 // newHarness builds a server like newServer, plus a /test/panic route
 // wired to PanickingHook(panicValue) when panicValue is not nil.
-func newHarness(t testing.TB, opts datasource.PoolOptions, cfg hooks.Config, ropts render.Options, panicValue any) *harness {
+func newHarness(t testing.TB, opts mysql.PoolOptions, cfg hooks.Config, ropts render.Options, panicValue any) *harness {
 	t.Helper()
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -137,7 +137,7 @@ func newHarness(t testing.TB, opts datasource.PoolOptions, cfg hooks.Config, rop
 		ropts.Now = testClock
 	}
 	engine := render.New(ropts)
-	pools := datasource.NewPools(opts)
+	pools := mysql.NewPools(opts)
 	t.Cleanup(func() { _ = pools.Close() })
 	srv := hooks.New(cfg, log, engine, pools, reg)
 	var h http.Handler = srv.Handler()

@@ -18,7 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
-	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/datasource/mysql"
 	"github.com/tenant-hooks/tenant-hooks/hooks"
 	"github.com/tenant-hooks/tenant-hooks/internal/fixtures"
 	"github.com/tenant-hooks/tenant-hooks/render"
@@ -37,13 +37,13 @@ type testServer struct {
 	logs *bytes.Buffer
 }
 
-func newServer(t testing.TB, opts datasource.PoolOptions, cfg hooks.Config) *testServer {
+func newServer(t testing.TB, opts mysql.PoolOptions, cfg hooks.Config) *testServer {
 	t.Helper()
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	reg := prometheus.NewRegistry()
 	engine := render.New(render.Options{Templates: tmpl.Options{}, Now: testClock})
-	pools := datasource.NewPools(opts)
+	pools := mysql.NewPools(opts)
 	t.Cleanup(func() { _ = pools.Close() })
 	srv := hooks.New(cfg, log, engine, pools, reg)
 	ts := httptest.NewServer(srv.Handler())
@@ -142,7 +142,7 @@ func conditionOf(t testing.TB, status map[string]any, typ string) map[string]any
 }
 
 func TestMalformedRequests(t *testing.T) {
-	ts := newServer(t, datasource.PoolOptions{}, hooks.Config{BodyLimit: 1 << 10})
+	ts := newServer(t, mysql.PoolOptions{}, hooks.Config{BodyLimit: 1 << 10})
 	for name, body := range map[string]string{
 		"not json":      `{"parent": `,
 		"unknown key":   `{"parent": {}, "children": {}, "surprise": 1}`,
@@ -168,7 +168,7 @@ func TestMalformedRequests(t *testing.T) {
 }
 
 func TestHealthAndMetrics(t *testing.T) {
-	ts := newServer(t, datasource.PoolOptions{}, hooks.Config{})
+	ts := newServer(t, mysql.PoolOptions{}, hooks.Config{})
 	for _, p := range []string{"/healthz", "/readyz"} {
 		resp, err := ts.Client().Get(ts.URL + p)
 		require.NoError(t, err)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/datasource/mysql"
 	"github.com/tenant-hooks/tenant-hooks/hooks"
 	"github.com/tenant-hooks/tenant-hooks/render"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
@@ -37,7 +37,7 @@ func resourceStatus(t testing.TB, ans map[string]any, id string) map[string]any 
 // well within the hook deadline.
 func TestHostileTemplates(t *testing.T) {
 	const deadline = 5 * time.Second
-	ts := newServer(t, datasource.PoolOptions{}, hooks.Config{HookDeadline: deadline})
+	ts := newServer(t, mysql.PoolOptions{}, hooks.Config{HookDeadline: deadline})
 	bigLiteral := strings.Repeat("x", 50)
 	cases := []struct {
 		name string
@@ -153,7 +153,7 @@ func hostileCase(t *testing.T, ts *testServer, deadline time.Duration, edit func
 // and the next request is answered normally.
 func TestRunawayTemplateCostsOneBoundedRequest(t *testing.T) {
 	const deadline = 1 * time.Second
-	ts := newServer(t, datasource.PoolOptions{}, hooks.Config{HookDeadline: deadline})
+	ts := newServer(t, mysql.PoolOptions{}, hooks.Config{HookDeadline: deadline})
 	// Each call runs for about a millisecond, within every limit: 9,000 of
 	// them take far longer than the deadline. (One function call cannot be
 	// interrupted, so the render stops at most one call after it.)
@@ -184,7 +184,7 @@ func TestRunawayTemplateCostsOneBoundedRequest(t *testing.T) {
 func TestTemplatesCannotReadTheEnvironment(t *testing.T) {
 	const secret = "env-secret-6f1c2b9e8d7a"
 	t.Setenv("TENANT_HOOKS_TEST_SECRET", secret)
-	ts := newServer(t, datasource.PoolOptions{}, hooks.Config{})
+	ts := newServer(t, mysql.PoolOptions{}, hooks.Config{})
 	attempts := []string{
 		`{{ env "TENANT_HOOKS_TEST_SECRET" }}`,
 		`{{ "TENANT_HOOKS_TEST_SECRET" | env }}`,

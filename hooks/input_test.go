@@ -12,7 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/datasource/mysql"
 	"github.com/tenant-hooks/tenant-hooks/hooks"
 	"github.com/tenant-hooks/tenant-hooks/internal/mysqltest"
 	"github.com/tenant-hooks/tenant-hooks/render"
@@ -41,7 +41,7 @@ func requireJSONError(t *testing.T, code int, hdr http.Header, body []byte, want
 // with a 400 that says what is wrong. (TestMalformedRequests covers the
 // tenant sync route in depth; this covers every route.)
 func TestEveryRouteRejectsMalformedEnvelopes(t *testing.T) {
-	ts := newServer(t, datasource.PoolOptions{Dial: mysqltest.Closed()}, hooks.Config{BodyLimit: 256 << 10})
+	ts := newServer(t, mysql.PoolOptions{Dial: mysqltest.Closed()}, hooks.Config{BodyLimit: 256 << 10})
 	for _, r := range hookRoutes(t) {
 		t.Run(strings.TrimPrefix(r.Path, "/hooks/"), func(t *testing.T) {
 			// The route accepts its valid request: the 400s below are about
@@ -116,7 +116,7 @@ func TestEveryRouteRejectsMalformedEnvelopes(t *testing.T) {
 // nothing of it is decoded; a body of exactly the limit is read.
 func TestEveryRouteBodyLimit(t *testing.T) {
 	const limit = 64 << 10
-	ts := newServer(t, datasource.PoolOptions{Dial: mysqltest.Closed()}, hooks.Config{BodyLimit: limit, RegistryBodyLimit: limit})
+	ts := newServer(t, mysql.PoolOptions{Dial: mysqltest.Closed()}, hooks.Config{BodyLimit: limit, RegistryBodyLimit: limit})
 	for _, r := range hookRoutes(t) {
 		t.Run(strings.TrimPrefix(r.Path, "/hooks/"), func(t *testing.T) {
 			flag := "--body-limit"
@@ -144,7 +144,7 @@ func TestEveryRouteBodyLimit(t *testing.T) {
 // Content-Length that grows past --registry-body-limit is a 413 too.
 func TestRegistryBodyLimitWhileStreaming(t *testing.T) {
 	const limit = 64 << 10
-	ts := newServer(t, datasource.PoolOptions{Dial: mysqltest.Closed()}, hooks.Config{RegistryBodyLimit: limit})
+	ts := newServer(t, mysql.PoolOptions{Dial: mysqltest.Closed()}, hooks.Config{RegistryBodyLimit: limit})
 	child := `{"metadata":{"name":"a"},"spec":{"v":"` + strings.Repeat("x", 1000) + `"}}`
 	var body bytes.Buffer
 	body.WriteString(`{"parent":{"kind":"TenantRegistry"},"children":{"Tenant.x/v1":{`)
@@ -170,7 +170,7 @@ func TestRegistryBodyLimitWhileStreaming(t *testing.T) {
 // its summaries would hold far more memory than the limit allows.
 func TestRegistryBodyLimitCountsWhatIsHeld(t *testing.T) {
 	const limit = 64 << 10
-	ts := newServer(t, datasource.PoolOptions{Dial: mysqltest.Closed()}, hooks.Config{RegistryBodyLimit: limit})
+	ts := newServer(t, mysql.PoolOptions{Dial: mysqltest.Closed()}, hooks.Config{RegistryBodyLimit: limit})
 	var body bytes.Buffer
 	body.WriteString(`{"parent":{"kind":"TenantRegistry"},"children":{"Tenant.x/v1":{`)
 	for i := 0; body.Len() < limit-100; i++ {
@@ -191,7 +191,7 @@ func TestHookDeadlineEndsSlowRegistrySync(t *testing.T) {
 	seedSec(t, rowAcme, rowGlobex)
 	slowView(t, "3")
 	const deadline = 700 * time.Millisecond
-	h := newHarness(t, datasource.PoolOptions{Dial: mysqltest.Redirect(t)}, hooks.Config{HookDeadline: deadline}, render.Options{}, nil)
+	h := newHarness(t, mysql.PoolOptions{Dial: mysqltest.Redirect(t)}, hooks.Config{HookDeadline: deadline}, render.Options{}, nil)
 	body := editJSON(t, secFixture(t, "registry-sync-with-tenants.json"), func(req map[string]any) {
 		mysql := object.NestedMap(req["parent"].(map[string]any), "spec", "source", "mysql")
 		mysql["table"] = "slow_customers"
@@ -218,7 +218,7 @@ func TestHookDeadlineEndsSlowRegistrySync(t *testing.T) {
 // body is not logged (it may carry a Secret), the metrics count the 500 and
 // the server keeps answering.
 func TestPanicIsA500(t *testing.T) {
-	h := newHarness(t, datasource.PoolOptions{}, hooks.Config{}, render.Options{}, "boom: something impossible happened")
+	h := newHarness(t, mysql.PoolOptions{}, hooks.Config{}, render.Options{}, "boom: something impossible happened")
 	body := secFixture(t, "registry-sync-with-tenants.json") // carries the Secret
 	for i := 0; i < 3; i++ {
 		code, hdr, raw := secPost(t, h.testServer, "/test/panic", body)
@@ -244,14 +244,14 @@ func TestPanicIsA500(t *testing.T) {
 
 	// A panic with an error value, or with nil-pointer dereference style
 	// runtime errors, is handled the same way.
-	h2 := newHarness(t, datasource.PoolOptions{}, hooks.Config{}, render.Options{}, error(&json.UnsupportedValueError{Str: "x"}))
+	h2 := newHarness(t, mysql.PoolOptions{}, hooks.Config{}, render.Options{}, error(&json.UnsupportedValueError{Str: "x"}))
 	code, hdr, raw := secPost(t, h2.testServer, "/test/panic", []byte(`{}`))
 	requireJSONError(t, code, hdr, raw, http.StatusInternalServerError, "internal error")
 }
 
 // /readyz follows SetReady; /healthz does not.
 func TestReadinessFollowsSetReady(t *testing.T) {
-	h := newHarness(t, datasource.PoolOptions{}, hooks.Config{}, render.Options{}, nil)
+	h := newHarness(t, mysql.PoolOptions{}, hooks.Config{}, render.Options{}, nil)
 	get := func(p string) int {
 		resp, err := h.Client().Get(h.URL + p)
 		require.NoError(t, err)

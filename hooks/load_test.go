@@ -11,7 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/datasource/mysql"
 	"github.com/tenant-hooks/tenant-hooks/hooks"
 	"github.com/tenant-hooks/tenant-hooks/internal/mysqltest"
 	"github.com/tenant-hooks/tenant-hooks/render"
@@ -33,7 +33,7 @@ type loadCase struct {
 func TestParallelLoadAllHooks(t *testing.T) {
 	seedSec(t, rowAcme, rowGlobex, rowInitech)
 	// Small caches, so that eviction runs concurrently with lookups.
-	h := newHarness(t, datasource.PoolOptions{Dial: mysqltest.Redirect(t), MaxOpenPerTarget: 2}, hooks.Config{},
+	h := newHarness(t, mysql.PoolOptions{Dial: mysqltest.Redirect(t), MaxOpenPerTarget: 2}, hooks.Config{},
 		render.Options{TemplateCacheSize: 4, Templates: tmpl.Options{CacheSize: 16}}, nil)
 
 	var cases []*loadCase

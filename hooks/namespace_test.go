@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/datasource/mysql"
 	"github.com/tenant-hooks/tenant-hooks/hooks"
 	"github.com/tenant-hooks/tenant-hooks/render"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
@@ -16,7 +16,7 @@ import (
 // The captured decorator request is for a Namespace without our label: the
 // hook leaves it alone (no labels, no annotations) and keeps attachments.
 func TestNamespaceDecoratorFixture(t *testing.T) {
-	ts := newServer(t, datasource.PoolOptions{}, hooks.Config{})
+	ts := newServer(t, mysql.PoolOptions{}, hooks.Config{})
 	code, ans, _ := post(t, ts, "/hooks/namespaces/sync", fixture(t, "decorator-namespace-sync.json"))
 	require.Equal(t, http.StatusOK, code, ans)
 	require.Equal(t, []any{}, ans["attachments"])
@@ -48,7 +48,7 @@ func clusterStackRequest(t *testing.T) map[string]any {
 }
 
 func TestClusterTenantSyncWithCapturedKeys(t *testing.T) {
-	ts := newServer(t, datasource.PoolOptions{}, hooks.Config{})
+	ts := newServer(t, mysql.PoolOptions{}, hooks.Config{})
 	body, _ := json.Marshal(clusterStackRequest(t))
 	code, ans, _ := post(t, ts, "/hooks/tenants/sync", body)
 	require.Equal(t, http.StatusOK, code, ans)
@@ -72,7 +72,7 @@ func TestClusterTenantSyncWithCapturedKeys(t *testing.T) {
 }
 
 func TestNamespaceDecoratorRendersDefaults(t *testing.T) {
-	ts := newServer(t, datasource.PoolOptions{}, hooks.Config{})
+	ts := newServer(t, mysql.PoolOptions{}, hooks.Config{})
 	req := clusterStackRequest(t)
 	tpl := req["related"].(map[string]any)["TenantTemplate."+render.APIVersion].(map[string]any)["tenant-system/stack"].(map[string]any)
 	object.NestedMap(tpl, "spec")["namespaceDefaults"] = []any{map[string]any{"id": "limits", "nameTemplate": "limits",

@@ -26,7 +26,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/datasource/mysql"
 	"github.com/tenant-hooks/tenant-hooks/hooks"
 	"github.com/tenant-hooks/tenant-hooks/internal/steady"
 	"github.com/tenant-hooks/tenant-hooks/render"
@@ -41,7 +41,7 @@ var perfCases = []struct{ name, set string }{
 
 func perfHandler() http.Handler {
 	e := render.New(render.Options{Now: steady.Now})
-	srv := hooks.New(hooks.Config{}, slog.New(slog.DiscardHandler), e, datasource.NewPools(datasource.PoolOptions{}), prometheus.NewRegistry())
+	srv := hooks.New(hooks.Config{}, slog.New(slog.DiscardHandler), e, mysql.NewPools(mysql.PoolOptions{}), prometheus.NewRegistry())
 	return srv.Handler()
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/datasource/mysql"
 	"github.com/tenant-hooks/tenant-hooks/hooks/wire"
 	"github.com/tenant-hooks/tenant-hooks/render"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
@@ -105,7 +106,7 @@ func (s *Server) readRows(ctx context.Context, reg *render.Registry, related wir
 	var src datasource.Source
 	switch reg.SourceType {
 	case "mysql":
-		cfg := datasource.MySQLConfig{
+		cfg := mysql.Config{
 			Host: reg.MySQL.Host, Port: reg.MySQL.Port, User: reg.MySQL.Username,
 			Database: reg.MySQL.Database, Table: reg.MySQL.Table, TLS: reg.MySQL.TLS, QueryTimeout: reg.MySQL.QueryTimeout,
 		}

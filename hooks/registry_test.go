@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/datasource/mysql"
 	"github.com/tenant-hooks/tenant-hooks/hooks"
 	"github.com/tenant-hooks/tenant-hooks/internal/mysqltest"
 	"github.com/tenant-hooks/tenant-hooks/render"
@@ -48,11 +48,11 @@ const (
 )
 
 func mysqlServer(t *testing.T) *testServer {
-	return newServer(t, datasource.PoolOptions{Dial: mysqltest.Redirect(t)}, hooks.Config{})
+	return newServer(t, mysql.PoolOptions{Dial: mysqltest.Redirect(t)}, hooks.Config{})
 }
 
 func TestRegistryCustomize(t *testing.T) {
-	ts := newServer(t, datasource.PoolOptions{}, hooks.Config{})
+	ts := newServer(t, mysql.PoolOptions{}, hooks.Config{})
 	code, ans, _ := post(t, ts, "/hooks/registries/customize", fixture(t, "registry-customize.json"))
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, []any{
@@ -124,7 +124,7 @@ func TestRegistrySyncRowDeactivated(t *testing.T) {
 }
 
 func TestRegistryDatabaseDownKeepsTenants(t *testing.T) {
-	ts := newServer(t, datasource.PoolOptions{Dial: mysqltest.Closed()}, hooks.Config{})
+	ts := newServer(t, mysql.PoolOptions{Dial: mysqltest.Closed()}, hooks.Config{})
 	code, ans, hdr := post(t, ts, "/hooks/registries/sync", fixture(t, "registry-sync-with-tenants.json"))
 	require.Equal(t, http.StatusServiceUnavailable, code)
 	require.NotContains(t, ans, "children")
@@ -135,7 +135,7 @@ func TestRegistryDatabaseDownKeepsTenants(t *testing.T) {
 }
 
 func TestRegistryMissingSecret(t *testing.T) {
-	ts := newServer(t, datasource.PoolOptions{Dial: mysqltest.Closed()}, hooks.Config{})
+	ts := newServer(t, mysql.PoolOptions{Dial: mysqltest.Closed()}, hooks.Config{})
 	var req map[string]any
 	require.NoError(t, json.Unmarshal(fixture(t, "registry-sync-with-tenants.json"), &req))
 	delete(req["related"].(map[string]any), "Secret.v1")
@@ -210,7 +210,7 @@ func staticRegistry(rows []any, templates []string, observed []string) []byte {
 }
 
 func TestRegistryStaticTwoTemplatesThreeRows(t *testing.T) {
-	ts := newServer(t, datasource.PoolOptions{}, hooks.Config{})
+	ts := newServer(t, mysql.PoolOptions{}, hooks.Config{})
 	rows := []any{
 		map[string]any{"id": "a", "on": true}, map[string]any{"id": "b", "on": 1}, map[string]any{"id": "c", "on": "yes"},
 		map[string]any{"id": "d", "on": "on"}, map[string]any{"id": nil, "on": "1"},
@@ -235,7 +235,7 @@ func TestRegistryStaticTwoTemplatesThreeRows(t *testing.T) {
 }
 
 func TestRegistryInvalidSpecKeepsTenants(t *testing.T) {
-	ts := newServer(t, datasource.PoolOptions{}, hooks.Config{})
+	ts := newServer(t, mysql.PoolOptions{}, hooks.Config{})
 	var req map[string]any
 	require.NoError(t, json.Unmarshal(staticRegistry(nil, []string{"web"}, []string{"a-web"}), &req))
 	object.SetNested(req["parent"].(map[string]any), "customers`; DROP TABLE x", "spec", "valueMappings", "uid")

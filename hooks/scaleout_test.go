@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/datasource/mysql"
 	"github.com/tenant-hooks/tenant-hooks/hooks"
 	"github.com/tenant-hooks/tenant-hooks/internal/mysqltest"
 	"github.com/tenant-hooks/tenant-hooks/internal/steady"
@@ -25,7 +25,7 @@ func TestScaleOutReplicasAnswerAlike(t *testing.T) {
 	mysqltest.Admin(t)
 	var replicas []*testServer
 	for i := 0; i < 3; i++ {
-		replicas = append(replicas, newServer(t, datasource.PoolOptions{Dial: mysqltest.Redirect(t)}, hooks.Config{}))
+		replicas = append(replicas, newServer(t, mysql.PoolOptions{Dial: mysqltest.Redirect(t)}, hooks.Config{}))
 	}
 	answers := goldenAnswers(t, replicas...)
 	require.NotEmpty(t, answers[0])

@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/datasource/mysql"
 	"github.com/tenant-hooks/tenant-hooks/hooks"
 	"github.com/tenant-hooks/tenant-hooks/internal/mysqltest"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
@@ -20,7 +20,7 @@ import (
 // service at a server of theirs and capture another team's password).
 func TestNamespacedRegistryCannotReachOtherNamespaces(t *testing.T) {
 	seedSec(t, rowAcme, rowGlobex)
-	ts := newServer(t, datasource.PoolOptions{Dial: mysqltest.Redirect(t)}, hooks.Config{})
+	ts := newServer(t, mysql.PoolOptions{Dial: mysqltest.Redirect(t)}, hooks.Config{})
 
 	foreign := func(body []byte) []byte {
 		return editJSON(t, body, func(req map[string]any) {

@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
+	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/require"
 
-	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/datasource/mysql"
 	"github.com/tenant-hooks/tenant-hooks/hooks"
 	"github.com/tenant-hooks/tenant-hooks/internal/mysqltest"
 	"github.com/tenant-hooks/tenant-hooks/render"
@@ -88,14 +88,14 @@ func TestSecretsNeverLeak(t *testing.T) {
 	seedSec(t, rowAcme, rowGlobex, rowInitech)
 	slowView(t, "1")
 	drv := &driverLog{}
-	require.NoError(t, mysql.SetLogger(drv))
-	t.Cleanup(func() { _ = mysql.SetLogger(log.New(os.Stderr, "[mysql] ", log.Ldate|log.Ltime|log.Lshortfile)) })
+	require.NoError(t, gomysql.SetLogger(drv))
+	t.Cleanup(func() { _ = gomysql.SetLogger(log.New(os.Stderr, "[mysql] ", log.Ldate|log.Ltime|log.Lshortfile)) })
 
 	redirect := mysqltest.Redirect(t)
 	servers := map[string]*harness{
-		"mysql":  newHarness(t, datasource.PoolOptions{Dial: redirect}, hooks.Config{BodyLimit: 256 << 10, HookDeadline: 2 * time.Second}, render.Options{}, fmt.Errorf("boom")),
-		"closed": newHarness(t, datasource.PoolOptions{Dial: mysqltest.Closed()}, hooks.Config{}, render.Options{}, nil),
-		"direct": newHarness(t, datasource.PoolOptions{}, hooks.Config{BodyLimit: 32 << 10, RegistryBodyLimit: 32 << 10}, render.Options{}, nil),
+		"mysql":  newHarness(t, mysql.PoolOptions{Dial: redirect}, hooks.Config{BodyLimit: 256 << 10, HookDeadline: 2 * time.Second}, render.Options{}, fmt.Errorf("boom")),
+		"closed": newHarness(t, mysql.PoolOptions{Dial: mysqltest.Closed()}, hooks.Config{}, render.Options{}, nil),
+		"direct": newHarness(t, mysql.PoolOptions{}, hooks.Config{BodyLimit: 32 << 10, RegistryBodyLimit: 32 << 10}, render.Options{}, nil),
 	}
 	type call struct {
 		name, server, path string

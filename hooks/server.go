@@ -16,7 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/datasource/mysql"
 	"github.com/tenant-hooks/tenant-hooks/hooks/wire"
 	"github.com/tenant-hooks/tenant-hooks/metrics"
 	"github.com/tenant-hooks/tenant-hooks/render"
@@ -68,14 +68,14 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	engine  *render.Engine
-	pools   *datasource.Pools
+	pools   *mysql.Pools
 	metrics *metrics.Metrics
 	gather  prometheus.Gatherer
 	ready   atomic.Bool
 }
 
 // New builds a Server. reg receives the service's metrics.
-func New(cfg Config, log *slog.Logger, engine *render.Engine, pools *datasource.Pools, reg *prometheus.Registry) *Server {
+func New(cfg Config, log *slog.Logger, engine *render.Engine, pools *mysql.Pools, reg *prometheus.Registry) *Server {
 	cfg.Defaults()
 	s := &Server{cfg: cfg, log: log, engine: engine, pools: pools, metrics: metrics.New(reg, cfg.Version), gather: reg}
 	reg.MustRegister(

@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/datasource/mysql"
 	"github.com/tenant-hooks/tenant-hooks/hooks"
 	"github.com/tenant-hooks/tenant-hooks/hooks/wire"
 	"github.com/tenant-hooks/tenant-hooks/render"
@@ -16,7 +16,7 @@ import (
 )
 
 func TestTenantCustomize(t *testing.T) {
-	ts := newServer(t, datasource.PoolOptions{}, hooks.Config{})
+	ts := newServer(t, mysql.PoolOptions{}, hooks.Config{})
 	code, ans, _ := post(t, ts, "/hooks/tenants/customize", fixture(t, "tenant-customize.json"))
 	require.Equal(t, http.StatusOK, code)
 	rules := ans["relatedResources"].([]any)
@@ -39,7 +39,7 @@ func TestTenantCustomize(t *testing.T) {
 // Service once the ConfigMap is observed (a ConfigMap is ready on sight), all
 // Ready once the Deployment is Available.
 func TestTenantSyncRounds(t *testing.T) {
-	ts := newServer(t, datasource.PoolOptions{}, hooks.Config{})
+	ts := newServer(t, mysql.PoolOptions{}, hooks.Config{})
 
 	code, ans, _ := post(t, ts, "/hooks/tenants/sync", fixture(t, "tenant-sync-round1-empty.json"))
 	require.Equal(t, http.StatusOK, code, ans)
@@ -82,7 +82,7 @@ func TestTenantSyncRounds(t *testing.T) {
 }
 
 func TestTenantSyncTemplateChanged(t *testing.T) {
-	ts := newServer(t, datasource.PoolOptions{}, hooks.Config{})
+	ts := newServer(t, mysql.PoolOptions{}, hooks.Config{})
 	body := fixture(t, "tenant-sync-template-changed.json")
 	var req wire.CompositeRequest
 	require.NoError(t, wire.DecodeBytes(body, &req))
@@ -104,7 +104,7 @@ func TestTenantSyncTemplateChanged(t *testing.T) {
 func containsTemplate(s string) bool { return strings.Contains(s, "{{") }
 
 func TestTenantSyncWorker(t *testing.T) {
-	ts := newServer(t, datasource.PoolOptions{}, hooks.Config{})
+	ts := newServer(t, mysql.PoolOptions{}, hooks.Config{})
 	code, ans, _ := post(t, ts, "/hooks/tenants/sync", fixture(t, "tenant-sync-worker-all-observed.json"))
 	require.Equal(t, http.StatusOK, code, ans)
 	require.Equal(t, []string{"ConfigMap/acme/acme-worker-config", "Deployment/acme/acme-worker", "Secret/acme/acme-worker-token"}, childNames(t, ans))
@@ -112,7 +112,7 @@ func TestTenantSyncWorker(t *testing.T) {
 
 // Same input, byte-identical output: otherwise every resync rewrites the cluster.
 func TestTenantSyncDeterministic(t *testing.T) {
-	ts := newServer(t, datasource.PoolOptions{}, hooks.Config{})
+	ts := newServer(t, mysql.PoolOptions{}, hooks.Config{})
 	for _, f := range []string{"tenant-sync-round1-empty.json", "tenant-sync-round3-all-observed.json", "tenant-sync-deployment-available.json", "tenant-finalize-1.json"} {
 		var first string
 		for i := 0; i < 20; i++ {
@@ -130,7 +130,7 @@ func TestTenantSyncDeterministic(t *testing.T) {
 }
 
 func TestTenantFinalize(t *testing.T) {
-	ts := newServer(t, datasource.PoolOptions{}, hooks.Config{})
+	ts := newServer(t, mysql.PoolOptions{}, hooks.Config{})
 	code, ans, _ := post(t, ts, "/hooks/tenants/finalize", fixture(t, "tenant-finalize-1.json"))
 	require.Equal(t, http.StatusOK, code, ans)
 	require.NotEqual(t, true, ans["finalized"], "children still exist")
@@ -153,7 +153,7 @@ func TestTenantFinalize(t *testing.T) {
 
 // A template that cannot be used never deletes anything.
 func TestTenantSyncMissingTemplateKeepsChildren(t *testing.T) {
-	ts := newServer(t, datasource.PoolOptions{}, hooks.Config{})
+	ts := newServer(t, mysql.PoolOptions{}, hooks.Config{})
 	var req map[string]any
 	require.NoError(t, json.Unmarshal(fixture(t, "tenant-sync-round3-all-observed.json"), &req))
 	req["related"] = map[string]any{"TenantTemplate.operator.kubernetes-tenants.org/v1": map[string]any{}}

@@ -18,7 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
-	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/datasource/mysql"
 	"github.com/tenant-hooks/tenant-hooks/hooks"
 	"github.com/tenant-hooks/tenant-hooks/hooks/wire"
 	"github.com/tenant-hooks/tenant-hooks/render"
@@ -89,7 +89,7 @@ func TestGoldenExamples(t *testing.T) {
 
 func newHandler(t *testing.T) http.Handler {
 	engine := render.New(render.Options{Templates: tmpl.Options{}, Now: cliNow})
-	pools := datasource.NewPools(datasource.PoolOptions{})
+	pools := mysql.NewPools(mysql.PoolOptions{})
 	t.Cleanup(func() { _ = pools.Close() })
 	return hooks.New(hooks.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)), engine, pools, prometheus.NewRegistry()).Handler()
 }

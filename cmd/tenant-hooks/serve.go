@@ -17,7 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/datasource/mysql"
 	"github.com/tenant-hooks/tenant-hooks/hooks"
 	"github.com/tenant-hooks/tenant-hooks/render"
 	"github.com/tenant-hooks/tenant-hooks/render/tmpl"
@@ -108,7 +108,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 func runServer(ctx context.Context, ln net.Listener, c *serveConfig, bodyLimit, regBodyLimit int64, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	engine := render.New(render.Options{Templates: tmpl.Options{CacheSize: c.cacheSize}})
-	pools := datasource.NewPools(datasource.PoolOptions{IdleTimeout: c.mysqlIdle, MaxOpenPerTarget: c.mysqlMaxOpen})
+	pools := mysql.NewPools(mysql.PoolOptions{IdleTimeout: c.mysqlIdle, MaxOpenPerTarget: c.mysqlMaxOpen})
 	defer pools.Close()
 	srv := hooks.New(hooks.Config{BodyLimit: bodyLimit, RegistryBodyLimit: regBodyLimit, HookDeadline: c.hookDeadline, Version: version}, log, engine, pools, reg)
 	httpSrv := &http.Server{

@@ -38,7 +38,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/datasource/mysql"
 	"github.com/tenant-hooks/tenant-hooks/hooks"
 	"github.com/tenant-hooks/tenant-hooks/internal/steady"
 	"github.com/tenant-hooks/tenant-hooks/render"
@@ -106,7 +106,7 @@ func main() {
 
 	// The steady-state request, converged in process.
 	e := render.New(render.Options{Now: steady.Now})
-	h := hooks.New(hooks.Config{}, slog.New(slog.DiscardHandler), e, datasource.NewPools(datasource.PoolOptions{}), prometheus.NewRegistry()).Handler()
+	h := hooks.New(hooks.Config{}, slog.New(slog.DiscardHandler), e, mysql.NewPools(mysql.PoolOptions{}), prometheus.NewRegistry()).Handler()
 	body, err := steady.SteadyTenantRequest(context.Background(), e, steady.HandlerHook(h), "basic")
 	check(err)
 	dir, err := os.MkdirTemp("", "tenant-hooks-load-")

@@ -32,10 +32,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
+	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/datasource/mysql"
 	"github.com/tenant-hooks/tenant-hooks/hooks"
 	"github.com/tenant-hooks/tenant-hooks/internal/steady"
 	"github.com/tenant-hooks/tenant-hooks/render"
@@ -65,7 +65,7 @@ func main() {
 	if dsn == "" {
 		dsn = "root:@tcp(127.0.0.1:3306)/test"
 	}
-	cfg, err := mysql.ParseDSN(dsn)
+	cfg, err := gomysql.ParseDSN(dsn)
 	check(err)
 	host, portStr, _ := strings.Cut(cfg.Addr, ":")
 	if host != "127.0.0.1" && host != "localhost" && host != "::1" {
@@ -92,7 +92,7 @@ func main() {
 	// The steady status of a Tenant of each template, converged in process.
 	ctx := context.Background()
 	e := render.New(render.Options{Now: steady.Now})
-	h := hooks.New(hooks.Config{}, slog.New(slog.DiscardHandler), e, datasource.NewPools(datasource.PoolOptions{}), prometheus.NewRegistry()).Handler()
+	h := hooks.New(hooks.Config{}, slog.New(slog.DiscardHandler), e, mysql.NewPools(mysql.PoolOptions{}), prometheus.NewRegistry()).Handler()
 	statuses, err := steady.TenantStatusByTemplate(ctx, e, steady.HandlerHook(h), templates)
 	check(err)
 
@@ -106,7 +106,7 @@ func main() {
 	printTable(results)
 }
 
-func measure(db *sql.DB, cfg *mysql.Config, port int, bin string, templates []object.Obj, statuses map[string]map[string]any, n, runs int) result {
+func measure(db *sql.DB, cfg *gomysql.Config, port int, bin string, templates []object.Obj, statuses map[string]map[string]any, n, runs int) result {
 	fmt.Fprintf(os.Stderr, "== %d rows: seeding %s.%s\n", n, database, table)
 	seed(db, n)
 	registry := steady.Registry(steady.Namespace, "customers", "127.0.0.1", port, cfg.User, database, table, nil)

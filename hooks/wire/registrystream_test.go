@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/datasource/mysql"
 	"github.com/tenant-hooks/tenant-hooks/hooks"
 	"github.com/tenant-hooks/tenant-hooks/hooks/wire"
 	"github.com/tenant-hooks/tenant-hooks/internal/fixtures"
@@ -268,7 +269,7 @@ func steadyRegistryRequest(t testing.TB, rows int) []byte {
 	templates, err := steady.Templates("multi")
 	require.NoError(t, err)
 	e := render.New(render.Options{Now: steady.Now})
-	srv := hooks.New(hooks.Config{}, slog.New(slog.DiscardHandler), e, datasource.NewPools(datasource.PoolOptions{}), prometheus.NewRegistry())
+	srv := hooks.New(hooks.Config{}, slog.New(slog.DiscardHandler), e, mysql.NewPools(mysql.PoolOptions{}), prometheus.NewRegistry())
 	hook := steady.HandlerHook(srv.Handler())
 	statuses, err := steady.TenantStatusByTemplate(ctx, e, hook, templates)
 	require.NoError(t, err)

@@ -1,4 +1,4 @@
-package datasource
+package mysql
 
 import (
 	"errors"
@@ -9,19 +9,21 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/go-sql-driver/mysql"
+	gomysql "github.com/go-sql-driver/mysql"
+
+	"github.com/tenant-hooks/tenant-hooks/datasource"
 )
 
-// DefaultQueryTimeout is used when MySQLConfig.QueryTimeout is zero.
+// DefaultQueryTimeout is used when Config.QueryTimeout is zero.
 const DefaultQueryTimeout = 5 * time.Second
 
-// TLS modes accepted in MySQLConfig.TLS (go-sql-driver's tls parameter).
+// TLS modes accepted in Config.TLS (go-sql-driver's tls parameter).
 var tlsModes = map[string]bool{"": true, "false": true, "true": true, "skip-verify": true, "preferred": true}
 
-// MySQLConfig is where a MySQL/MariaDB source reads its rows
+// Config is where a MySQL/MariaDB source reads its rows
 // (spec.source.mysql of a TenantRegistry, with the password taken from the
 // referenced Secret).
-type MySQLConfig struct {
+type Config struct {
 	Host     string
 	Port     int
 	User     string
@@ -41,10 +43,10 @@ type MySQLConfig struct {
 
 // Validate checks the configuration without contacting the server: host,
 // user, database and table are required, the port must be 1-65535, the
-// database and table must be valid identifiers (see ValidateTable), the TLS
+// database and table must be valid identifiers (see datasource.ValidateTable), the TLS
 // mode must be known and QueryTimeout not negative. All problems are
 // reported, joined.
-func (c MySQLConfig) Validate() error {
+func (c Config) Validate() error {
 	var errs []error
 	switch {
 	case c.Host == "":
@@ -63,12 +65,12 @@ func (c MySQLConfig) Validate() error {
 	}
 	if c.Database == "" {
 		errs = append(errs, errors.New("mysql.database is required"))
-	} else if err := ValidateDatabase(c.Database); err != nil {
+	} else if err := datasource.ValidateDatabase(c.Database); err != nil {
 		errs = append(errs, fmt.Errorf("mysql.database: %w", err))
 	}
 	if c.Table == "" {
 		errs = append(errs, errors.New("mysql.table is required"))
-	} else if err := ValidateTable(c.Table); err != nil {
+	} else if err := datasource.ValidateTable(c.Table); err != nil {
 		errs = append(errs, fmt.Errorf("mysql.table: %w", err))
 	}
 	if !tlsModes[c.TLS] {
@@ -82,7 +84,7 @@ func (c MySQLConfig) Validate() error {
 
 // String describes the configuration for logs. It never contains the
 // password, only whether one is set.
-func (c MySQLConfig) String() string {
+func (c Config) String() string {
 	pw := "no password"
 	if c.Password != "" {
 		pw = "password set"
@@ -96,7 +98,7 @@ func (c MySQLConfig) String() string {
 
 // target is host:port/database.table (or host:port/db.table when Table is
 // qualified), the location named in every error.
-func (c MySQLConfig) target() string {
+func (c Config) target() string {
 	hp := net.JoinHostPort(c.Host, strconv.Itoa(c.Port))
 	if strings.Contains(c.Table, ".") {
 		return hp + "/" + c.Table
@@ -104,7 +106,7 @@ func (c MySQLConfig) target() string {
 	return hp + "/" + c.Database + "." + c.Table
 }
 
-func (c MySQLConfig) queryTimeout() time.Duration {
+func (c Config) queryTimeout() time.Duration {
 	if c.QueryTimeout <= 0 {
 		return DefaultQueryTimeout
 	}
@@ -114,12 +116,12 @@ func (c MySQLConfig) queryTimeout() time.Duration {
 // driverConfig builds go-sql-driver's configuration. network is "tcp" or
 // the name a custom dialer was registered under.
 //
-// The connection is opened from this struct with mysql.NewConnector (the
-// driver's recommended way for a *mysql.Config); no DSN string is built or
+// The connection is opened from this struct with gomysql.NewConnector (the
+// driver's recommended way for a *gomysql.Config); no DSN string is built or
 // parsed, so no user, password or host can smuggle DSN parameters in.
-func (c MySQLConfig) driverConfig(network string) *mysql.Config {
+func (c Config) driverConfig(network string) *gomysql.Config {
 	qt := c.queryTimeout()
-	cfg := mysql.NewConfig()
+	cfg := gomysql.NewConfig()
 	cfg.User = c.User
 	cfg.Passwd = c.Password
 	cfg.Net = network

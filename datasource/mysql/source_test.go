@@ -1,4 +1,4 @@
-package datasource
+package mysql
 
 import (
 	"context"
@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/tenant-hooks/tenant-hooks/datasource"
 )
 
 func testCtx(t *testing.T) context.Context {
@@ -37,7 +39,7 @@ func TestMySQLNullsAndEmptyUID(t *testing.T) {
 	pools := newTestPools(t, PoolOptions{})
 	src, err := pools.Source(srv.config(t, tbl))
 	require.NoError(t, err)
-	m := Mapping{UID: "uid", HostOrURL: "host", Activate: "active", Extra: map[string]string{"plan": "plan"}}
+	m := datasource.Mapping{UID: "uid", HostOrURL: "host", Activate: "active", Extra: map[string]string{"plan": "plan"}}
 	require.NoError(t, m.Validate())
 
 	rows, err := src.Rows(testCtx(t), m.Columns())
@@ -46,21 +48,21 @@ func TestMySQLNullsAndEmptyUID(t *testing.T) {
 	for _, r := range rows {
 		require.Len(t, r, 4, "only the requested columns are returned")
 	}
-	require.Equal(t, Value{}, rows[1]["uid"], "NULL is an invalid cell")
-	require.Equal(t, Value{S: "", Valid: true}, rows[2]["uid"], "empty string is a valid cell")
-	require.Equal(t, Value{}, rows[3]["host"])
-	require.Equal(t, Value{}, rows[5]["active"])
+	require.Equal(t, datasource.Value{}, rows[1]["uid"], "NULL is an invalid cell")
+	require.Equal(t, datasource.Value{S: "", Valid: true}, rows[2]["uid"], "empty string is a valid cell")
+	require.Equal(t, datasource.Value{}, rows[3]["host"])
+	require.Equal(t, datasource.Value{}, rows[5]["active"])
 
-	res := Evaluate(m, rows)
+	res := datasource.Evaluate(m, rows)
 	require.Equal(t, 7, res.Total)
 	require.Equal(t, 2, res.Inactive)
 	require.Equal(t, 2, res.Skipped)
-	require.Equal(t, []SkippedRow{
+	require.Equal(t, []datasource.SkippedRow{
 		{Index: 1, Reason: `uid column "uid" is NULL`},
 		{Index: 2, Reason: `uid column "uid" is empty`},
 	}, res.SkippedExamples)
 	require.Zero(t, res.Duplicates)
-	require.Equal(t, []Record{
+	require.Equal(t, []datasource.Record{
 		{UID: " ", Values: map[string]string{"uid": " ", "hostOrUrl": "https://s.example.com", "activate": "1", "plan": "tin"}},
 		{UID: "acme", Values: map[string]string{"uid": "acme", "hostOrUrl": "https://acme.example.com", "activate": "1", "plan": "gold"}},
 		{UID: "beta", Values: map[string]string{"uid": "beta", "hostOrUrl": "", "activate": "1", "plan": ""}},
@@ -83,10 +85,10 @@ func TestMySQLUnicode(t *testing.T) {
 	pools := newTestPools(t, PoolOptions{})
 	src, err := pools.Source(srv.config(t, tbl))
 	require.NoError(t, err)
-	m := Mapping{UID: "uid", HostOrURL: "url", Activate: "active", Extra: map[string]string{"displayName": "display"}}
+	m := datasource.Mapping{UID: "uid", HostOrURL: "url", Activate: "active", Extra: map[string]string{"displayName": "display"}}
 	rows, err := src.Rows(testCtx(t), m.Columns())
 	require.NoError(t, err)
-	res := Evaluate(m, rows)
+	res := datasource.Evaluate(m, rows)
 	require.Len(t, res.Active, len(data))
 
 	var want []string
@@ -152,13 +154,13 @@ func TestMySQLTruthyValues(t *testing.T) {
 	rows, err := src.Rows(testCtx(t), []string{"b", "flag", "txt", "uid"})
 	require.NoError(t, err)
 	byUID := rowsByUID(rows, "uid")
-	require.Equal(t, Value{S: "1", Valid: true}, byUID["t-1"]["flag"], "TINYINT(1) reads as text")
-	require.Equal(t, Value{S: "1", Valid: true}, byUID["t-1"]["b"], "BOOLEAN reads as text")
-	require.Equal(t, Value{S: "0", Valid: true}, byUID["t-true"]["b"])
-	require.Equal(t, Value{S: "-1", Valid: true}, byUID["t-yes"]["flag"])
+	require.Equal(t, datasource.Value{S: "1", Valid: true}, byUID["t-1"]["flag"], "TINYINT(1) reads as text")
+	require.Equal(t, datasource.Value{S: "1", Valid: true}, byUID["t-1"]["b"], "BOOLEAN reads as text")
+	require.Equal(t, datasource.Value{S: "0", Valid: true}, byUID["t-true"]["b"])
+	require.Equal(t, datasource.Value{S: "-1", Valid: true}, byUID["t-yes"]["flag"])
 
 	for _, col := range []string{"txt", "flag", "b"} {
-		res := Evaluate(Mapping{UID: "uid", Activate: col}, rows)
+		res := datasource.Evaluate(datasource.Mapping{UID: "uid", Activate: col}, rows)
 		var got []string
 		for _, r := range res.Active {
 			got = append(got, r.UID)
@@ -192,10 +194,10 @@ func TestMySQLDuplicateUIDs(t *testing.T) {
 	pools := newTestPools(t, PoolOptions{})
 	src, err := pools.Source(srv.config(t, tbl))
 	require.NoError(t, err)
-	m := Mapping{UID: "uid", Activate: "active", Extra: map[string]string{"note": "note"}}
+	m := datasource.Mapping{UID: "uid", Activate: "active", Extra: map[string]string{"note": "note"}}
 	rows, err := src.Rows(testCtx(t), m.Columns())
 	require.NoError(t, err)
-	res := Evaluate(m, rows)
+	res := datasource.Evaluate(m, rows)
 	require.Equal(t, 8, res.Total)
 	require.Equal(t, 2, res.Inactive)
 	require.Equal(t, 2, res.Duplicates)
@@ -227,17 +229,17 @@ func TestMySQL10000Rows(t *testing.T) {
 	pools := newTestPools(t, PoolOptions{})
 	src, err := pools.Source(srv.config(t, tbl))
 	require.NoError(t, err)
-	m := Mapping{UID: "uid", HostOrURL: "url", Activate: "active", Extra: map[string]string{"plan": "plan"}}
+	m := datasource.Mapping{UID: "uid", HostOrURL: "url", Activate: "active", Extra: map[string]string{"plan": "plan"}}
 	for range 2 { // the second call uses the size hint of the first
 		rows, err := src.Rows(testCtx(t), m.Columns())
 		require.NoError(t, err)
 		require.Len(t, rows, n)
-		res := Evaluate(m, rows)
+		res := datasource.Evaluate(m, rows)
 		require.Equal(t, n, res.Total)
 		require.Len(t, res.Active, wantActive)
 		require.Equal(t, n-wantActive, res.Inactive)
-		require.True(t, slices.IsSortedFunc(res.Active, func(a, b Record) int { return strings.Compare(a.UID, b.UID) }))
-		require.Equal(t, Record{UID: "tenant-09998", Values: map[string]string{
+		require.True(t, slices.IsSortedFunc(res.Active, func(a, b datasource.Record) int { return strings.Compare(a.UID, b.UID) }))
+		require.Equal(t, datasource.Record{UID: "tenant-09998", Values: map[string]string{
 			"uid": "tenant-09998", "hostOrUrl": "https://t9998.example.com", "activate": "1", "plan": "p2",
 		}}, res.Active[len(res.Active)-1])
 	}
@@ -260,7 +262,7 @@ func TestMySQLColumnTypes(t *testing.T) {
 		"dt": "2024-01-02", "ts": "2024-01-02 03:04:05", "c": "ab", "vb": "raw", "e": "large", "tx": "long text",
 	}
 	for col, w := range want {
-		require.Equal(t, Value{S: w, Valid: true}, rows[0][col], "column %s", col)
+		require.Equal(t, datasource.Value{S: w, Valid: true}, rows[0][col], "column %s", col)
 	}
 }
 
@@ -274,7 +276,7 @@ func TestMySQLQualifiedTable(t *testing.T) {
 	require.NoError(t, err)
 	rows, err := src.Rows(testCtx(t), []string{"active", "uid"})
 	require.NoError(t, err)
-	require.Equal(t, []RawRow{{"uid": {S: "a", Valid: true}, "active": {S: "1", Valid: true}}}, rows)
+	require.Equal(t, []datasource.RawRow{{"uid": {S: "a", Valid: true}, "active": {S: "1", Valid: true}}}, rows)
 }
 
 func TestMySQLRejectsInjection(t *testing.T) {
@@ -415,7 +417,7 @@ func TestMySQLUnreachableHost(t *testing.T) {
 
 	const password = "Unreachable-Secret-123"
 	pools := newTestPools(t, PoolOptions{})
-	cfg := MySQLConfig{Host: "127.0.0.1", Port: port, User: "app", Password: password, Database: "crm", Table: "customers", QueryTimeout: 2 * time.Second}
+	cfg := Config{Host: "127.0.0.1", Port: port, User: "app", Password: password, Database: "crm", Table: "customers", QueryTimeout: 2 * time.Second}
 	src, err := pools.Source(cfg)
 	require.NoError(t, err)
 	start := time.Now()
@@ -517,7 +519,7 @@ func TestMySQLConnectionKilledMidQuery(t *testing.T) {
 			require.NoError(t, err)
 
 			type result struct {
-				rows []RawRow
+				rows []datasource.RawRow
 				err  error
 			}
 			done := make(chan result, 1)
@@ -587,7 +589,7 @@ func TestMySQLColumnRenamed(t *testing.T) {
 	pools := newTestPools(t, PoolOptions{})
 	src, err := pools.Source(srv.config(t, tbl))
 	require.NoError(t, err)
-	m := Mapping{UID: "uid", Activate: "active"}
+	m := datasource.Mapping{UID: "uid", Activate: "active"}
 
 	srv.exec(t, "ALTER TABLE `"+tbl+"` CHANGE active enabled VARCHAR(4)")
 	rows, err := src.Rows(testCtx(t), m.Columns())

@@ -1,4 +1,4 @@
-package datasource
+package mysql
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/go-sql-driver/mysql"
+	gomysql "github.com/go-sql-driver/mysql"
 )
 
 // ErrorKind classifies a failure of the MySQL source.
@@ -44,7 +44,7 @@ func (e *Error) Error() string {
 }
 
 // Unwrap gives the underlying error, so errors.Is(err,
-// context.DeadlineExceeded) and errors.As(err, **mysql.MySQLError) work.
+// context.DeadlineExceeded) and errors.As(err, **gomysql.MySQLError) work.
 func (e *Error) Unwrap() error { return e.err }
 
 // newError builds an Error whose message cannot contain password, even if a
@@ -130,7 +130,7 @@ func classify(parent, qctx context.Context, connecting bool, err error) ErrorKin
 	if errors.Is(err, context.Canceled) {
 		return KindCanceled
 	}
-	var me *mysql.MySQLError
+	var me *gomysql.MySQLError
 	if errors.As(err, &me) {
 		switch {
 		case authErrors[me.Number]:
@@ -149,7 +149,7 @@ func classify(parent, qctx context.Context, connecting bool, err error) ErrorKin
 	if connecting {
 		return KindConnect
 	}
-	if errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, driver.ErrBadConn) || errors.As(err, &ne) {
+	if errors.Is(err, gomysql.ErrInvalidConn) || errors.Is(err, driver.ErrBadConn) || errors.As(err, &ne) {
 		return KindConnLost
 	}
 	return KindQuery

@@ -1,4 +1,4 @@
-package datasource
+package mysql
 
 import (
 	"context"
@@ -15,7 +15,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
+	gomysql "github.com/go-sql-driver/mysql"
+
+	"github.com/tenant-hooks/tenant-hooks/datasource"
 )
 
 // Defaults for PoolOptions.
@@ -43,7 +45,7 @@ type PoolOptions struct {
 
 	// Dial, when set, opens every connection instead of net.Dialer; it gets
 	// "host:port" as configured. It is registered with
-	// mysql.RegisterDialContext under a network name unique to this Pools
+	// gomysql.RegisterDialContext under a network name unique to this Pools
 	// and deregistered by Close.
 	Dial func(ctx context.Context, addr string) (net.Conn, error)
 
@@ -105,7 +107,7 @@ func NewPools(o PoolOptions) *Pools {
 	_, _ = rand.Read(p.hashKey) // crypto/rand.Read never fails (Go ≥ 1.24)
 	if o.Dial != nil {
 		p.network = fmt.Sprintf("tenant-hooks-dial-%d", dialerSeq.Add(1))
-		mysql.RegisterDialContext(p.network, o.Dial)
+		gomysql.RegisterDialContext(p.network, o.Dial)
 	}
 	interval := min(max(o.IdleTimeout/2, 10*time.Millisecond), time.Minute)
 	p.janitor.Add(1)
@@ -130,10 +132,10 @@ func (p *Pools) runJanitor(interval time.Duration) {
 	}
 }
 
-// Source validates c and returns a Source that queries c.Table through the
+// Source validates c and returns a datasource.Source that queries c.Table through the
 // pool shared by every config with the same target. The pool is opened (but
 // not connected) immediately.
-func (p *Pools) Source(c MySQLConfig) (Source, error) {
+func (p *Pools) Source(c Config) (datasource.Source, error) {
 	if err := c.Validate(); err != nil {
 		return nil, newError(KindConfig, c.target(), c.Password, err)
 	}
@@ -179,7 +181,7 @@ func (p *Pools) Close() error {
 			}
 		}
 		if p.opts.Dial != nil {
-			mysql.DeregisterDialContext(p.network)
+			gomysql.DeregisterDialContext(p.network)
 		}
 	})
 	return errors.Join(errs...)
@@ -187,7 +189,7 @@ func (p *Pools) Close() error {
 
 // keys returns the pool key (all connection fields) and the identity (the
 // same without the password).
-func (p *Pools) keys(c MySQLConfig) (key, identity string) {
+func (p *Pools) keys(c Config) (key, identity string) {
 	type fields struct {
 		Net, Host      string
 		Port           int
@@ -211,7 +213,7 @@ func (p *Pools) keys(c MySQLConfig) (key, identity string) {
 
 // acquire returns the pool for key, opening it if needed. With use=true the
 // pool is marked in use until release.
-func (p *Pools) acquire(c MySQLConfig, key, identity string, use bool) (*pool, error) {
+func (p *Pools) acquire(c Config, key, identity string, use bool) (*pool, error) {
 	now := time.Now()
 	p.mu.Lock()
 	if p.closed {
@@ -221,7 +223,7 @@ func (p *Pools) acquire(c MySQLConfig, key, identity string, use bool) (*pool, e
 	toClose := p.sweepLocked(now)
 	pl := p.pools[key]
 	if pl == nil {
-		connector, err := mysql.NewConnector(c.driverConfig(p.network))
+		connector, err := gomysql.NewConnector(c.driverConfig(p.network))
 		if err != nil {
 			p.mu.Unlock()
 			closeAll(toClose)

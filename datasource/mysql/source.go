@@ -1,4 +1,4 @@
-package datasource
+package mysql
 
 import (
 	"context"
@@ -7,12 +7,14 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/tenant-hooks/tenant-hooks/datasource"
 )
 
 // mysqlSource reads one table through a shared pool of Pools.
 type mysqlSource struct {
 	pools         *Pools
-	cfg           MySQLConfig // validated, QueryTimeout defaulted
+	cfg           Config // validated, QueryTimeout defaulted
 	key, identity string
 	target        string
 	lastRows      atomic.Int64 // size of the previous result, to pre-size the next
@@ -22,7 +24,7 @@ type mysqlSource struct {
 // *Error. The caller's deadline and QueryTimeout, whichever is sooner, bound
 // the whole call including reading the rows; a query that fails or is cut
 // off part-way never returns the rows read so far.
-func (s *mysqlSource) Rows(ctx context.Context, columns []string) ([]RawRow, error) {
+func (s *mysqlSource) Rows(ctx context.Context, columns []string) ([]datasource.RawRow, error) {
 	start := time.Now()
 	rows, err := s.rows(ctx, columns)
 	if obs := s.pools.opts.Observer; obs != nil {
@@ -31,7 +33,7 @@ func (s *mysqlSource) Rows(ctx context.Context, columns []string) ([]RawRow, err
 	return rows, err
 }
 
-func (s *mysqlSource) rows(ctx context.Context, columns []string) ([]RawRow, error) {
+func (s *mysqlSource) rows(ctx context.Context, columns []string) ([]datasource.RawRow, error) {
 	query, err := selectStatement(s.cfg.Table, columns)
 	if err != nil {
 		return nil, s.fail(KindConfig, err)
@@ -80,19 +82,19 @@ func (s *mysqlSource) rows(ctx context.Context, columns []string) ([]RawRow, err
 		dest[i] = &cells[i]
 	}
 	hint := s.lastRows.Load()
-	out := make([]RawRow, 0, hint+hint/8+16)
+	out := make([]datasource.RawRow, 0, hint+hint/8+16)
 	for rs.Next() {
 		buf = buf[:0]
 		if err := rs.Scan(dest...); err != nil {
 			return nil, failed(false, err)
 		}
 		text := string(buf) // one allocation per row for all its cells
-		row := make(RawRow, n)
+		row := make(datasource.RawRow, n)
 		for i, c := range cells {
 			if c.valid {
-				row[columns[i]] = Value{S: text[c.start:c.end], Valid: true}
+				row[columns[i]] = datasource.Value{S: text[c.start:c.end], Valid: true}
 			} else {
-				row[columns[i]] = Value{}
+				row[columns[i]] = datasource.Value{}
 			}
 		}
 		out = append(out, row)

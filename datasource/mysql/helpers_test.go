@@ -1,4 +1,4 @@
-package datasource
+package mysql
 
 import (
 	"context"
@@ -15,8 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
+	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tenant-hooks/tenant-hooks/datasource"
 )
 
 // The MySQL tests run against a real server: MYSQL_TEST_DSN (a
@@ -27,7 +29,7 @@ const defaultTestDSN = "root:@tcp(127.0.0.1:3306)/test"
 
 type testServer struct {
 	admin *sql.DB
-	cfg   *mysql.Config // parsed MYSQL_TEST_DSN
+	cfg   *gomysql.Config // parsed MYSQL_TEST_DSN
 }
 
 var (
@@ -46,12 +48,12 @@ func mysqlServer(tb testing.TB) *testServer {
 		if dsn == "" {
 			dsn = defaultTestDSN
 		}
-		cfg, err := mysql.ParseDSN(dsn)
+		cfg, err := gomysql.ParseDSN(dsn)
 		if err != nil {
 			testServerErr = fmt.Errorf("MYSQL_TEST_DSN does not parse: %w", err)
 			return
 		}
-		connector, err := mysql.NewConnector(cfg)
+		connector, err := gomysql.NewConnector(cfg)
 		if err != nil {
 			testServerErr = err
 			return
@@ -78,14 +80,14 @@ func mysqlServer(tb testing.TB) *testServer {
 	return testServerVal
 }
 
-// config returns a MySQLConfig for the test server and table.
-func (s *testServer) config(tb testing.TB, table string) MySQLConfig {
+// config returns a Config for the test server and table.
+func (s *testServer) config(tb testing.TB, table string) Config {
 	tb.Helper()
 	host, portStr, err := net.SplitHostPort(s.cfg.Addr)
 	require.NoError(tb, err)
 	port, err := strconv.Atoi(portStr)
 	require.NoError(tb, err)
-	return MySQLConfig{
+	return Config{
 		Host: host, Port: port, User: s.cfg.User, Password: s.cfg.Passwd,
 		Database: s.cfg.DBName, Table: table, QueryTimeout: 10 * time.Second,
 	}
@@ -271,8 +273,8 @@ func requireNoSecret(tb testing.TB, err error, secrets ...string) {
 }
 
 // rowsByUID indexes raw rows by their uid column (test convenience).
-func rowsByUID(rows []RawRow, col string) map[string]RawRow {
-	m := make(map[string]RawRow, len(rows))
+func rowsByUID(rows []datasource.RawRow, col string) map[string]datasource.RawRow {
+	m := make(map[string]datasource.RawRow, len(rows))
 	for _, r := range rows {
 		m[r[col].S] = r
 	}

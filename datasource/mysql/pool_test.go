@@ -1,4 +1,4 @@
-package datasource
+package mysql
 
 import (
 	"context"
@@ -10,12 +10,14 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/tenant-hooks/tenant-hooks/datasource"
 )
 
 // offlineConfig is a valid config for tests that never reach a server
 // (opening a pool does not dial).
-func offlineConfig() MySQLConfig {
-	return MySQLConfig{Host: "mysql.acme.svc.cluster.local", Port: 3306, User: "app", Password: "S3cret-Passw0rd", Database: "crm", Table: "customers"}
+func offlineConfig() Config {
+	return Config{Host: "mysql.acme.svc.cluster.local", Port: 3306, User: "app", Password: "S3cret-Passw0rd", Database: "crm", Table: "customers"}
 }
 
 func TestPoolsShareOnePoolPerTarget(t *testing.T) {
@@ -35,13 +37,13 @@ func TestPoolsShareOnePoolPerTarget(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, p.Len(), "tables do not get their own pools")
 
-	for _, change := range []func(*MySQLConfig){
-		func(c *MySQLConfig) { c.User = "reporting" },
-		func(c *MySQLConfig) { c.Host = "mysql.other.svc" },
-		func(c *MySQLConfig) { c.Port = 3307 },
-		func(c *MySQLConfig) { c.Database = "billing" },
-		func(c *MySQLConfig) { c.TLS = "skip-verify" },
-		func(c *MySQLConfig) { c.QueryTimeout = time.Second }, // the driver timeouts follow it
+	for _, change := range []func(*Config){
+		func(c *Config) { c.User = "reporting" },
+		func(c *Config) { c.Host = "mysql.other.svc" },
+		func(c *Config) { c.Port = 3307 },
+		func(c *Config) { c.Database = "billing" },
+		func(c *Config) { c.TLS = "skip-verify" },
+		func(c *Config) { c.QueryTimeout = time.Second }, // the driver timeouts follow it
 	} {
 		c := cfg
 		change(&c)
@@ -218,7 +220,7 @@ func TestPoolsConcurrentUse(t *testing.T) {
 			for range 5 {
 				src, err := p.Source(cfg)
 				if err == nil {
-					var rows []RawRow
+					var rows []datasource.RawRow
 					rows, err = src.Rows(context.Background(), []string{"active", "uid"})
 					if err == nil && len(rows) != 2 {
 						err = &Error{Kind: KindQuery, msg: "wrong row count " + strconv.Itoa(len(rows))}
