@@ -12,4 +12,12 @@
 // template engine and its safe function map), dag (dependency order), readiness
 // (when an observed object counts as ready), names (Kubernetes name rules) and
 // object (unstructured helpers).
+//
+// A Tenant sync is spread over four files, one concern each:
+//
+//	tenant.go           the input and output types and the entry (SyncTenant)
+//	tenant_resource.go  the per-resource decision: render, wait, time out, fail
+//	tenant_object.go    rendering one resource's object and placing it
+//	tenant_keep.go      keeping what is observed, Retain anchors, conflicts,
+//	                    leftovers, and assembling the answer and its status
 package render
