@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"reflect"
 	"strconv"
 
+	yaml2 "go.yaml.in/yaml/v2"
 	"sigs.k8s.io/yaml"
 )
 
@@ -92,9 +94,17 @@ func (s *staticSource) Rows(ctx context.Context, columns []string) ([]RawRow, er
 // YAML is read with Kubernetes' YAML 1.1 rules: unquoted yes/no/on/off/y/n
 // become booleans (so `on` and `y` turn into "true") and 0123 is an octal
 // number. Quote values that must stay text.
+//
+// The whole text must be that one list: a second YAML document (---), JSON
+// followed by more text, or anything else after the list is an error, never
+// ignored — the rows after it would otherwise be missing and their Tenants
+// deleted.
 func ParseStaticRows(data []byte) ([]map[string]any, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("static rows: empty document (write [] for no rows)")
+	}
+	if err := singleDocument(data); err != nil {
+		return nil, fmt.Errorf("static rows: %w", err)
 	}
 	js, err := yaml.YAMLToJSONStrict(data)
 	if err != nil {
@@ -119,6 +129,30 @@ func ParseStaticRows(data []byte) ([]map[string]any, error) {
 		rows[i] = obj
 	}
 	return rows, nil
+}
+
+// singleDocument checks that data is exactly one YAML document (JSON is
+// YAML) with nothing after it. sigs.k8s.io/yaml reads only the first
+// document and stops there, so this reads the text to its end with the same
+// YAML parser it uses.
+func singleDocument(data []byte) error {
+	dec := yaml2.NewDecoder(bytes.NewReader(data))
+	for n := 0; ; n++ {
+		var doc any
+		err := dec.Decode(&doc)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			if n > 0 {
+				return fmt.Errorf("unexpected text after the list of rows (one YAML or JSON list only; nothing may follow it): %w", err)
+			}
+			return err
+		}
+		if n > 0 {
+			return errors.New("the text holds more than one YAML document (---); write all rows into one list")
+		}
+	}
 }
 
 func jsonKind(v any) string {

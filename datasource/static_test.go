@@ -170,3 +170,33 @@ func TestParseStaticRowsErrors(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, rows)
 }
+
+// A ConfigMap key holding more than one list used to be read as its first
+// list only: a 200 with "1 rows read" and the Tenants of the other rows
+// deleted (issue 12). Every such text is an error now.
+func TestParseStaticRowsRejectsLeftovers(t *testing.T) {
+	t.Parallel()
+	for doc, want := range map[string]string{
+		"- uid: a\n---\n- uid: b\n":                  "more than one YAML document",
+		"- uid: a\n---\n":                            "more than one YAML document",
+		"[{\"uid\":\"a\"}]\n---\n[{\"uid\":\"b\"}]":  "more than one YAML document",
+		`[{"uid":"a"}] [{"uid":"b"}]`:                "unexpected text after the list of rows",
+		"[{\"uid\":\"a\"}]\n[{\"uid\":\"b\"}]":       "unexpected text after the list of rows",
+		`[{"uid":"a"}] garbage`:                      "unexpected text after the list of rows",
+		`[{"uid":"a"}]}`:                             "unexpected text after the list of rows",
+		"- uid: a\n...\n- uid: b\n":                  "unexpected text after the list of rows",
+		"[{\"uid\":\"a\"},{\"uid\":\"b\"}]\n{\"x\":1}": "unexpected text after the list of rows",
+	} {
+		rows, err := ParseStaticRows([]byte(doc))
+		require.ErrorContains(t, err, want, "%q", doc)
+		require.ErrorContains(t, err, "static rows: ", "%q", doc)
+		require.Nil(t, rows, "%q: no prefix of the rows", doc)
+	}
+	// What stays valid: a leading document marker, a closing "..." with
+	// nothing after it, comments and blank lines after the list.
+	for _, doc := range []string{"---\n- uid: a\n", "- uid: a\n...\n", "- uid: a\n# end\n\n", "[{\"uid\":\"a\"}]\n\n"} {
+		rows, err := ParseStaticRows([]byte(doc))
+		require.NoError(t, err, "%q", doc)
+		require.Len(t, rows, 1, "%q", doc)
+	}
+}
