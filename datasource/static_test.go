@@ -177,14 +177,14 @@ func TestParseStaticRowsErrors(t *testing.T) {
 func TestParseStaticRowsRejectsLeftovers(t *testing.T) {
 	t.Parallel()
 	for doc, want := range map[string]string{
-		"- uid: a\n---\n- uid: b\n":                  "more than one YAML document",
-		"- uid: a\n---\n":                            "more than one YAML document",
-		"[{\"uid\":\"a\"}]\n---\n[{\"uid\":\"b\"}]":  "more than one YAML document",
-		`[{"uid":"a"}] [{"uid":"b"}]`:                "unexpected text after the list of rows",
-		"[{\"uid\":\"a\"}]\n[{\"uid\":\"b\"}]":       "unexpected text after the list of rows",
-		`[{"uid":"a"}] garbage`:                      "unexpected text after the list of rows",
-		`[{"uid":"a"}]}`:                             "unexpected text after the list of rows",
-		"- uid: a\n...\n- uid: b\n":                  "unexpected text after the list of rows",
+		"- uid: a\n---\n- uid: b\n":                    "more than one YAML document",
+		"- uid: a\n---\n":                              "more than one YAML document",
+		"[{\"uid\":\"a\"}]\n---\n[{\"uid\":\"b\"}]":    "more than one YAML document",
+		`[{"uid":"a"}] [{"uid":"b"}]`:                  "unexpected text after the list of rows",
+		"[{\"uid\":\"a\"}]\n[{\"uid\":\"b\"}]":         "unexpected text after the list of rows",
+		`[{"uid":"a"}] garbage`:                        "unexpected text after the list of rows",
+		`[{"uid":"a"}]}`:                               "unexpected text after the list of rows",
+		"- uid: a\n...\n- uid: b\n":                    "unexpected text after the list of rows",
 		"[{\"uid\":\"a\"},{\"uid\":\"b\"}]\n{\"x\":1}": "unexpected text after the list of rows",
 	} {
 		rows, err := ParseStaticRows([]byte(doc))
