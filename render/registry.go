@@ -81,6 +81,11 @@ func ParseRegistry(o object.Obj) (*Registry, error) {
 	}
 	src := object.NestedMap(o, "spec", "source")
 	r.SourceType = object.String(src, "type")
+	if v, present := src["syncInterval"]; present && v != nil {
+		if _, isString := v.(string); !isString {
+			bad("spec.source.syncInterval must be a string like 30s, 1m or 1h, not %s", describe(v))
+		}
+	}
 	if s := object.String(src, "syncInterval"); s != "" {
 		m := intervalRE.FindStringSubmatch(s)
 		if m == nil {
@@ -115,10 +120,13 @@ func ParseRegistry(o object.Obj) (*Registry, error) {
 	if err := r.Mapping.Validate(); err != nil {
 		bad("%v", err)
 	}
-	if pct, ok := object.Int64(o, "spec", "deletionGuard", "maxDeletePercent"); ok {
-		if pct < 0 || pct > 100 {
+	if pct, present, ok := intField(object.NestedMap(o, "spec", "deletionGuard"), "maxDeletePercent"); present {
+		switch {
+		case !ok:
+			bad("spec.deletionGuard.maxDeletePercent must be an integer, not %s", describe(object.Nested(o, "spec", "deletionGuard", "maxDeletePercent")))
+		case pct < 0 || pct > 100:
 			bad("spec.deletionGuard.maxDeletePercent %d is outside 0..100", pct)
-		} else {
+		default:
 			r.MaxDeletePct = int(pct)
 		}
 	}
@@ -134,8 +142,18 @@ func ParseRegistry(o object.Obj) (*Registry, error) {
 			Database: object.String(m, "database"), Table: object.String(m, "table"), TLS: object.String(m, "tls"),
 			Port: 3306, QueryTimeout: 5 * time.Second,
 		}
-		if p, ok := object.Int64(m, "port"); ok {
-			spec.Port = int(p)
+		// A value of the wrong type must not quietly become the default: a
+		// port "1" or 3306.5 connecting to 3306 reads another database's
+		// rows. Ranges are the CRD's, which may not be installed.
+		if p, present, ok := intField(m, "port"); present {
+			switch {
+			case !ok:
+				bad("spec.source.mysql.port must be an integer, not %s", describe(m["port"]))
+			case p < 1 || p > 65535:
+				bad("spec.source.mysql.port %d is outside 1..65535", p)
+			default:
+				spec.Port = int(p)
+			}
 		}
 		// Checked here so that a bad name is a visible spec error in status
 		// (it can never succeed on retry) rather than a 503 loop.
@@ -154,11 +172,15 @@ func ParseRegistry(o object.Obj) (*Registry, error) {
 				bad("spec.source.mysql.%s is required", f.name)
 			}
 		}
-		if spec.Port < 1 || spec.Port > 65535 {
-			bad("spec.source.mysql.port %d is outside 1..65535", spec.Port)
-		}
-		if t, ok := object.Int64(m, "queryTimeoutSeconds"); ok && t > 0 {
-			spec.QueryTimeout = time.Duration(t) * time.Second
+		if t, present, ok := intField(m, "queryTimeoutSeconds"); present {
+			switch {
+			case !ok:
+				bad("spec.source.mysql.queryTimeoutSeconds must be an integer, not %s", describe(m["queryTimeoutSeconds"]))
+			case t < 1 || t > 60:
+				bad("spec.source.mysql.queryTimeoutSeconds %d is outside 1..60", t)
+			default:
+				spec.QueryTimeout = time.Duration(t) * time.Second
+			}
 		}
 		if ref := object.NestedMap(m, "passwordRef"); ref != nil {
 			spec.PasswordSecret = &SecretKeyRef{Namespace: object.String(ref, "namespace"), Name: object.String(ref, "name"), Key: object.String(ref, "key")}
@@ -214,6 +236,33 @@ func ParseRegistry(o object.Obj) (*Registry, error) {
 		return r, &SpecError{Problems: problems}
 	}
 	return r, nil
+}
+
+// intField reads an integer member of m: present is false when it is absent
+// or null, ok false when it is there but not an integer.
+func intField(m map[string]any, key string) (n int64, present, ok bool) {
+	v, there := m[key]
+	if !there || v == nil {
+		return 0, false, false
+	}
+	n, ok = object.ToInt64(v)
+	return n, true, ok
+}
+
+// describe names a JSON value for a message: its type and, for a scalar,
+// its text.
+func describe(v any) string {
+	switch x := v.(type) {
+	case string:
+		return fmt.Sprintf("the string %q", x)
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "a list"
+	case bool:
+		return fmt.Sprintf("the boolean %v", x)
+	}
+	return fmt.Sprintf("%v", v)
 }
 
 // TenantKind is the child kind of a registry kind.

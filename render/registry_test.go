@@ -2,8 +2,10 @@ package render_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -124,4 +126,63 @@ func TestSyncRegistryInvalidSpecKeepsTenants(t *testing.T) {
 	require.Equal(t, "a-web", object.Name(list[0]))
 	require.Equal(t, "b-web", object.Name(list[1]))
 	require.Equal(t, "InvalidSpec", object.String(cond(out.Status, "Ready"), "reason"))
+}
+
+// A wrongly typed or out-of-range number in the source spec used to become
+// the default silently (port "1" connected to 3306); it is an invalid spec
+// now, with a message naming the field and what it holds (issue 12).
+func TestParseRegistryRejectsWronglyTypedNumbers(t *testing.T) {
+	mysqlReg := func(edit func(m map[string]any)) object.Obj {
+		reg := fromYAML(t, `
+apiVersion: operator.kubernetes-tenants.org/v1
+kind: TenantRegistry
+metadata: {name: customers, namespace: saas}
+spec:
+  source:
+    type: mysql
+    mysql: {host: db, username: u, database: d, table: t}
+  valueMappings: {uid: id, activate: active}
+`)
+		edit(object.NestedMap(reg, "spec", "source", "mysql"))
+		return reg
+	}
+	for _, c := range []struct {
+		name string
+		edit func(m map[string]any)
+		want string
+	}{
+		{"port as a string", func(m map[string]any) { m["port"] = "1" }, `spec.source.mysql.port must be an integer, not the string "1"`},
+		{"port with a fraction", func(m map[string]any) { m["port"] = json.Number("3306.5") }, "spec.source.mysql.port must be an integer, not 3306.5"},
+		{"port as an object", func(m map[string]any) { m["port"] = map[string]any{"value": 3306} }, "spec.source.mysql.port must be an integer, not an object"},
+		{"port out of range", func(m map[string]any) { m["port"] = json.Number("70000") }, "spec.source.mysql.port 70000 is outside 1..65535"},
+		{"port zero", func(m map[string]any) { m["port"] = json.Number("0") }, "spec.source.mysql.port 0 is outside 1..65535"},
+		{"timeout zero", func(m map[string]any) { m["queryTimeoutSeconds"] = json.Number("0") }, "spec.source.mysql.queryTimeoutSeconds 0 is outside 1..60"},
+		{"timeout negative", func(m map[string]any) { m["queryTimeoutSeconds"] = json.Number("-5") }, "spec.source.mysql.queryTimeoutSeconds -5 is outside 1..60"},
+		{"timeout too long", func(m map[string]any) { m["queryTimeoutSeconds"] = json.Number("3600") }, "spec.source.mysql.queryTimeoutSeconds 3600 is outside 1..60"},
+		{"timeout as a string", func(m map[string]any) { m["queryTimeoutSeconds"] = "5" }, `spec.source.mysql.queryTimeoutSeconds must be an integer, not the string "5"`},
+		{"timeout with a fraction", func(m map[string]any) { m["queryTimeoutSeconds"] = json.Number("2.5") }, "spec.source.mysql.queryTimeoutSeconds must be an integer, not 2.5"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := render.ParseRegistry(mysqlReg(c.edit))
+			require.ErrorContains(t, err, c.want)
+		})
+	}
+	reg := mysqlReg(func(map[string]any) {})
+	object.SetNested(reg, "half", "spec", "deletionGuard", "maxDeletePercent")
+	object.SetNested(reg, json.Number("60"), "spec", "source", "syncInterval")
+	_, err := render.ParseRegistry(reg)
+	require.ErrorContains(t, err, `spec.deletionGuard.maxDeletePercent must be an integer, not the string "half"`)
+	require.ErrorContains(t, err, "spec.source.syncInterval must be a string like 30s, 1m or 1h, not 60")
+
+	// What stays valid: integers as JSON numbers, integral floats (YAML 3306.0), null (the default).
+	for _, port := range []any{json.Number("3307"), float64(3307), json.Number("3307.0")} {
+		r, err := render.ParseRegistry(mysqlReg(func(m map[string]any) { m["port"] = port; m["queryTimeoutSeconds"] = json.Number("60") }))
+		require.NoError(t, err, "%v", port)
+		require.Equal(t, 3307, r.MySQL.Port)
+		require.Equal(t, 60*time.Second, r.MySQL.QueryTimeout)
+	}
+	r, err := render.ParseRegistry(mysqlReg(func(m map[string]any) { m["port"] = nil; m["queryTimeoutSeconds"] = nil }))
+	require.NoError(t, err)
+	require.Equal(t, 3306, r.MySQL.Port)
+	require.Equal(t, 5*time.Second, r.MySQL.QueryTimeout)
 }
