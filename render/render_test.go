@@ -424,3 +424,62 @@ func TestTemplateCacheKeyedByContent(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "v", object.String(find(out.Children, "acme-a"), "data", "k"))
 }
+
+// A resource whose spec.kind is not the kind of its list (a Secret under
+// configMaps) fails with a message naming template, resource and uid; the
+// object it created before is kept unchanged, never deleted or turned into
+// another kind (issue 12). manifests still take any kind.
+func TestKindMustMatchItsList(t *testing.T) {
+	e, _ := newEngine()
+	c := sim.New("tenant-uid-1")
+	in := input(t, diamond(t))
+	_, err := sim.Converge(context.Background(), e, in, c, 10)
+	require.NoError(t, err)
+	before := c.Objects()
+
+	broken := diamond(t)
+	cm := object.NestedSlice(broken, "spec", "configMaps")[0].(map[string]any)
+	object.SetNested(cm, "Secret", "spec", "kind")
+	in.Template = broken
+	in.Observed = c.Objects()
+	out, err := e.SyncTenant(context.Background(), in)
+	require.NoError(t, err)
+	require.Len(t, out.Children, len(before), "nothing is dropped")
+	for _, ch := range out.Children {
+		require.NotEqual(t, "Secret", object.Kind(ch), "no Secret is made from the configMaps list")
+	}
+	var failed map[string]any
+	for _, r := range object.NestedSlice(out.Status, "resources") {
+		if m := r.(map[string]any); m["id"] == "a" {
+			failed = m
+		}
+	}
+	require.Equal(t, "Failed", failed["state"])
+	require.Equal(t, "RenderError", failed["reason"])
+	require.Contains(t, failed["message"], `template saas/web, resource "a", uid "acme", spec.kind: "Secret" does not belong in spec.configMaps, which holds ConfigMap objects`)
+	require.Contains(t, failed["message"], "keeping the existing object unchanged")
+	require.Equal(t, "ConfigMap", failed["kind"], "status names the object actually kept")
+	c.Apply(out.Children)
+	for i, o := range c.Objects() {
+		require.Equal(t, object.String(before[i], "metadata", "resourceVersion"), object.String(o, "metadata", "resourceVersion"), "no object was rewritten: %s", object.Name(o))
+	}
+
+	// The same resource under manifests is fine.
+	moved := diamond(t)
+	spec := moved["spec"].(map[string]any)
+	res := object.NestedSlice(moved, "spec", "configMaps")[0].(map[string]any)
+	object.SetNested(res, "Secret", "spec", "kind")
+	spec["manifests"] = []any{res}
+	spec["configMaps"] = object.NestedSlice(moved, "spec", "configMaps")[1:]
+	_, err = render.ParseTemplate(moved)
+	require.NoError(t, err)
+	in.Template = moved
+	out, err = e.SyncTenant(context.Background(), in)
+	require.NoError(t, err)
+	for _, r := range object.NestedSlice(out.Status, "resources") {
+		if m := r.(map[string]any); m["id"] == "a" {
+			require.NotEqual(t, "Failed", m["state"], m)
+			require.Equal(t, "Secret", m["kind"])
+		}
+	}
+}

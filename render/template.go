@@ -11,14 +11,24 @@ import (
 )
 
 // ResourceLists are the TenantTemplate lists that hold resources, in the order
-// that breaks ties between independent resources. The kind that is rendered is
-// whatever each resource's spec says; the list is only a grouping. JSON object
+// that breaks ties between independent resources. Each typed list holds one
+// kind (SectionKind); manifests hold any. JSON object
 // keys carry no order, so the order of lists is fixed here (foundations first)
 // and the order inside each list is the user's.
 var ResourceLists = []string{
 	"namespaces", "serviceAccounts", "configMaps", "secrets", "persistentVolumeClaims",
 	"services", "deployments", "statefulSets", "daemonSets", "jobs", "cronJobs",
 	"ingresses", "manifests",
+}
+
+// SectionKind is the kind each typed list holds; manifests and
+// namespaceDefaults hold any kind. A rendered resource of another kind fails
+// (docs/templates.md).
+var SectionKind = map[string]string{
+	"namespaces": "Namespace", "serviceAccounts": "ServiceAccount", "configMaps": "ConfigMap",
+	"secrets": "Secret", "persistentVolumeClaims": "PersistentVolumeClaim", "services": "Service",
+	"deployments": "Deployment", "statefulSets": "StatefulSet", "daemonSets": "DaemonSet",
+	"jobs": "Job", "cronJobs": "CronJob", "ingresses": "Ingress",
 }
 
 // Policy values.

@@ -64,6 +64,12 @@ func (tc *tenantCtx) render(r *Resource) (object.Obj, error) {
 		o["metadata"] = md
 	}
 	kind, apiVersion := object.Kind(o), object.APIVersion(o)
+	if want := SectionKind[r.List]; want != "" && kind != want {
+		// v1.0 rendered whatever spec.kind said; a Secret under configMaps
+		// is almost certainly a mistake (or a way past a review that reads
+		// the lists), so it fails here, keeping what exists.
+		return fail("spec.kind", fmt.Errorf("%q does not belong in spec.%s, which holds %s objects; move the resource to the list of its kind or to spec.manifests", kind, r.List, want))
+	}
 	if r.NameTemplate != "" {
 		name, err := tc.e.T.RenderString(tc.ctx, r.NameTemplate, tc.vars)
 		if err != nil {
