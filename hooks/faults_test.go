@@ -1,12 +1,14 @@
 package hooks_test
 
 // Database faults against the real MariaDB, through the registry sync hook.
-// The rule for every one of them: the answer is a non-200 (Metacontroller
-// keeps every Tenant and retries) or a 200 that reports the bad rows and
-// keeps every observed Tenant — never a 200 with fewer Tenants. Faults
-// covered elsewhere: connection refused through the dialer
-// (TestRegistryDatabaseDownKeepsTenants), query timeout
-// (TestRegistrySlowQueryIs503), hook deadline
+// The rule for every one of them: never a 200 with fewer Tenants. A source
+// that fails is a 200 that keeps every observed Tenant as observed and says
+// what failed in status (DatabaseReachable=False); bad rows are a 200 that
+// reports them and keeps every observed Tenant; only the hook's own deadline
+// is a non-200 (Metacontroller keeps every Tenant and retries). Faults
+// covered elsewhere: connection refused through the dialer, a missing or
+// unreadable Secret or ConfigMap (outage_test.go), query timeout
+// (TestRegistrySlowQueryKeepsTenants), hook deadline
 // (TestHookDeadlineEndsSlowRegistrySync), empty table
 // (TestRegistryEmptyTableTriggersGuard).
 
@@ -65,15 +67,17 @@ func requireNoTenantLost(t *testing.T, code int, hdr http.Header, raw []byte, wa
 	return ans["status"].(map[string]any)
 }
 
-// mustFail asserts a non-200 and returns the error message.
+// mustFail asserts an outage answer (outage_test.go) whose DatabaseReachable
+// message holds want, and returns the message.
 func mustFail(t *testing.T, ts *testServer, body []byte, want ...string) string {
 	t.Helper()
-	code, hdr, raw := secPost(t, ts, "/hooks/registries/sync", body)
-	require.NotEqual(t, http.StatusOK, code, "%s", raw)
-	requireNoTenantLost(t, code, hdr, raw, want...)
-	var ans map[string]string
-	require.NoError(t, json.Unmarshal(raw, &ans))
-	return ans["error"]
+	code, _, raw := secPost(t, ts, "/hooks/registries/sync", body)
+	msg := requireOutageAnswer(t, body, code, raw, "", 0)
+	require.Contains(t, msg, "acme/customers", "the message names the registry")
+	for _, w := range want {
+		require.Contains(t, msg, w)
+	}
+	return msg
 }
 
 func TestFaultUnreachableHost(t *testing.T) {
@@ -203,12 +207,10 @@ func TestFaultKilledMidQuery(t *testing.T) {
 			require.Less(t, time.Since(start), 2500*time.Millisecond, "the kill ended the query")
 			status := requireNoTenantLost(t, code, hdr, raw)
 			if kill == "KILL CONNECTION" {
-				require.NotEqual(t, http.StatusOK, code, "a broken connection is never a result: %s", raw)
-				require.Contains(t, string(raw), "connection lost")
+				msg := requireOutageAnswer(t, body, code, raw, "ConnectionLost", 5)
+				require.Contains(t, msg, "connection lost", "a broken connection is never a result")
 			}
-			if status != nil {
-				t.Logf("%s answered 200 (the guard kept every Tenant): %v", kill, status["conditions"])
-			}
+			t.Logf("%s answered %d: %v", kill, code, status["conditions"])
 
 			// The pool recovers: the next sync reads the table normally.
 			code, _, raw = secPost(t, ts, "/hooks/registries/sync", secFixture(t, "registry-sync-with-tenants.json"))

@@ -46,9 +46,13 @@ func RegistryRelated(parent object.Obj) []wire.RelatedRule {
 	return rules
 }
 
-// registrySync reads the registry's rows and answers its desired Tenants. Any
-// failure to read the rows is a 503: Metacontroller then keeps every Tenant
-// and retries, where a 200 with fewer Tenants would delete them. The request
+// registrySync reads the registry's rows and answers its desired Tenants. A
+// failure to read the rows (database, password Secret, rows ConfigMap) is a
+// 200 that keeps every observed Tenant exactly as observed and says what
+// failed in status, with a backoff (render.KeepForOutage): a 503 would keep
+// the Tenants too, but leave the registry's old status — DatabaseReachable
+// True — in place for as long as the outage lasts. Only the hook's own
+// deadline is still a 503 (nothing would arrive in time). The request
 // is decoded as it streams in and the answer encoded Tenant by Tenant
 // (wire/registrystream.go), so a large registry costs ≈ 1 KB per Tenant, not the
 // request's 4.5 KB plus the answer's maps.
@@ -65,15 +69,25 @@ func (s *Server) registrySync(ctx context.Context, _ *http.Request, body io.Read
 		in.Templates = append(in.Templates, r.Related[templateTypeKey][k])
 	}
 	reg, specErr := render.ParseRegistry(r.Parent)
+	var outage *sourceError
 	if specErr == nil {
 		rows, err := s.readRows(ctx, reg, r.Related)
-		if err != nil {
-			return answer{}, err
+		switch {
+		case err == nil:
+			in.Rows = rows
+		case ctx.Err() != nil || !errors.As(err, &outage):
+			// The hook's own deadline passed (no answer would arrive in
+			// time) or something not about the source: a 503.
+			return answer{}, &UnavailableError{Err: err}
 		}
-		in.Rows = rows
 	}
 	start := time.Now()
-	out := s.engine.SyncRegistry(ctx, in)
+	var out render.RegistryOutput
+	if outage != nil {
+		out = render.KeepForOutage(in, reg, render.SourceOutage{Reason: outage.reason, Message: outage.Error()})
+	} else {
+		out = s.engine.SyncRegistry(ctx, in)
+	}
 	encoded, err := wire.EncodeRegistryAnswer(out)
 	s.metrics.RenderDuration.WithLabelValues("registry").Observe(time.Since(start).Seconds())
 	if err != nil {
@@ -86,6 +100,14 @@ func (s *Server) registrySync(ctx context.Context, _ *http.Request, body io.Read
 	}
 
 	ns, name := object.Namespace(r.Parent), object.Name(r.Parent)
+	if outage != nil {
+		// Not a successful sync: tenant_hooks_registry_last_success_timestamp_seconds
+		// stays where it was, so TenantHooksRegistryNotSynced still fires.
+		s.metrics.DatasourceErrors.WithLabelValues(reg.SourceType).Add(float64(outage.uncounted))
+		s.log.Warn("registry rows could not be read; every observed Tenant is kept", "registry", object.ObjKey(ns, name),
+			"reason", outage.reason, "error", outage.Error(), "kept", out.NumChildren, "retryAfter", out.ResyncAfter.String())
+		return answer{body: encoded}, nil
+	}
 	if specErr == nil {
 		s.metrics.RegistryTenants.WithLabelValues(ns, name, "desired").Set(float64(out.Desired))
 		s.metrics.RegistryTenants.WithLabelValues(ns, name, "ready").Set(float64(out.Ready))
@@ -99,8 +121,49 @@ func (s *Server) registrySync(ctx context.Context, _ *http.Request, body io.Read
 	return answer{body: encoded}, nil
 }
 
+// sourceError is a failure to read a registry's rows: the source is down or
+// refuses, or what it holds cannot be read. The registry answers it with
+// every observed Tenant kept and the failure in status (render.KeepForOutage).
+// Its text never holds the password: the MySQL source scrubs its errors,
+// and the messages built here name Secrets and keys, never values.
+type sourceError struct {
+	reason    string // DatabaseReachable's reason
+	err       error
+	uncounted int // 1 when the datasource error metric has not counted it yet
+}
+
+func (e *sourceError) Error() string { return e.err.Error() }
+func (e *sourceError) Unwrap() error { return e.err }
+
+// failedSource builds a sourceError from a message (the Secret and ConfigMap
+// checks, which the query metrics do not see).
+func failedSource(reason, format string, args ...any) error {
+	return &sourceError{reason: reason, err: fmt.Errorf(format, args...), uncounted: 1}
+}
+
+// mysqlReasons are DatabaseReachable's reasons for the MySQL source's
+// error kinds.
+var mysqlReasons = map[mysql.ErrorKind]string{
+	mysql.KindConfig:     "InvalidConfiguration",
+	mysql.KindConnect:    "ConnectFailed",
+	mysql.KindAuth:       "AuthFailed",
+	mysql.KindQuery:      "QueryFailed",
+	mysql.KindTimeout:    "QueryTimeout",
+	mysql.KindCanceled:   "Canceled",
+	mysql.KindConnLost:   "ConnectionLost",
+	mysql.KindPoolClosed: "ShuttingDown",
+}
+
+func reasonOf(err error, fallback string) string {
+	if r, ok := mysqlReasons[mysql.KindOf(err)]; ok {
+		return r
+	}
+	return fallback
+}
+
 // readRows builds the registry's source from its spec and the related Secret
-// or ConfigMap, reads the mapped columns and evaluates activation.
+// or ConfigMap, reads the mapped columns and evaluates activation. Any
+// failure is a *sourceError.
 func (s *Server) readRows(ctx context.Context, reg *render.Registry, related wire.ObjectMap) (datasource.Result, error) {
 	ref := object.ObjKey(reg.Namespace, reg.Name)
 	var src datasource.Source
@@ -113,33 +176,33 @@ func (s *Server) readRows(ctx context.Context, reg *render.Registry, related wir
 		if p := reg.MySQL.PasswordSecret; p != nil {
 			secret := related["Secret.v1"][object.ObjKey(p.Namespace, p.Name)]
 			if secret == nil {
-				return datasource.Result{}, unavailable("registry %s: Secret %s/%s (spec.source.mysql.passwordRef) was not delivered; does it exist?", ref, p.Namespace, p.Name)
+				return datasource.Result{}, failedSource("SecretMissing", "registry %s: Secret %s/%s (spec.source.mysql.passwordRef) was not delivered; does it exist?", ref, p.Namespace, p.Name)
 			}
 			pw, err := secretValue(secret, p.Key)
 			if err != nil {
-				return datasource.Result{}, unavailable("registry %s: Secret %s/%s: %v", ref, p.Namespace, p.Name, err)
+				return datasource.Result{}, failedSource("SecretUnreadable", "registry %s: Secret %s/%s: %v", ref, p.Namespace, p.Name, err)
 			}
 			cfg.Password = pw
 		}
 		var err error
 		src, err = s.pools.Source(cfg)
 		if err != nil {
-			return datasource.Result{}, unavailable("registry %s: %v", ref, err)
+			return datasource.Result{}, &sourceError{reason: reasonOf(err, "InvalidConfiguration"), err: fmt.Errorf("registry %s: %w", ref, err), uncounted: 1}
 		}
 	case "static":
 		rows := reg.Static.Rows
 		if cm := reg.Static.ConfigMap; cm != nil {
 			obj := related["ConfigMap.v1"][object.ObjKey(cm.Namespace, cm.Name)]
 			if obj == nil {
-				return datasource.Result{}, unavailable("registry %s: ConfigMap %s/%s (spec.source.static.configMapRef) was not delivered; does it exist?", ref, cm.Namespace, cm.Name)
+				return datasource.Result{}, failedSource("ConfigMapMissing", "registry %s: ConfigMap %s/%s (spec.source.static.configMapRef) was not delivered; does it exist?", ref, cm.Namespace, cm.Name)
 			}
 			data := object.String(obj, "data", cm.Key)
 			if data == "" {
-				return datasource.Result{}, unavailable("registry %s: ConfigMap %s/%s has no key %q", ref, cm.Namespace, cm.Name, cm.Key)
+				return datasource.Result{}, failedSource("ConfigMapUnreadable", "registry %s: ConfigMap %s/%s has no key %q", ref, cm.Namespace, cm.Name, cm.Key)
 			}
 			more, err := datasource.ParseStaticRows([]byte(data))
 			if err != nil {
-				return datasource.Result{}, unavailable("registry %s: ConfigMap %s/%s key %q: %v", ref, cm.Namespace, cm.Name, cm.Key, err)
+				return datasource.Result{}, failedSource("InvalidRows", "registry %s: ConfigMap %s/%s key %q: %v", ref, cm.Namespace, cm.Name, cm.Key, err)
 			}
 			rows = append(append([]map[string]any{}, rows...), more...)
 		}
@@ -149,9 +212,13 @@ func (s *Server) readRows(ctx context.Context, reg *render.Registry, related wir
 	}
 	start := time.Now()
 	raw, err := src.Rows(ctx, reg.Mapping.Columns())
-	s.metrics.QueryDone(reg.SourceType, time.Since(start), len(raw), err)
+	s.metrics.QueryDone(reg.SourceType, time.Since(start), len(raw), err) // counts the error
 	if err != nil {
-		return datasource.Result{}, &UnavailableError{Err: fmt.Errorf("registry %s: reading rows: %w", ref, err)}
+		fallback := "QueryFailed"
+		if reg.SourceType == "static" {
+			fallback = "InvalidRows"
+		}
+		return datasource.Result{}, &sourceError{reason: reasonOf(err, fallback), err: fmt.Errorf("registry %s: reading rows: %w", ref, err)}
 	}
 	return datasource.Evaluate(reg.Mapping, raw), nil
 }

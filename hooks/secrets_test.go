@@ -109,37 +109,37 @@ func TestSecretsNeverLeak(t *testing.T) {
 		{"customize with a sync body", "mysql", "/hooks/registries/customize", secretBody, http.StatusBadRequest},
 		{"wrong password: the canary", "mysql", "/hooks/registries/sync", withSecret(t, func(_, _, m map[string]any) {
 			object.SetNested(m, "apiKey", "passwordRef", "key")
-		}), http.StatusServiceUnavailable},
+		}), http.StatusOK},
 		{"wrong password: stringData", "mysql", "/hooks/registries/sync", withSecret(t, func(_, _, m map[string]any) {
 			object.SetNested(m, "plain", "passwordRef", "key")
-		}), http.StatusServiceUnavailable},
+		}), http.StatusOK},
 		{"wrong user, right password", "mysql", "/hooks/registries/sync", withSecret(t, func(_, _, m map[string]any) {
 			m["username"] = "nobody"
-		}), http.StatusServiceUnavailable},
+		}), http.StatusOK},
 		{"key missing", "mysql", "/hooks/registries/sync", withSecret(t, func(_, _, m map[string]any) {
 			object.SetNested(m, "nope", "passwordRef", "key")
-		}), http.StatusServiceUnavailable},
+		}), http.StatusOK},
 		{"key not base64", "mysql", "/hooks/registries/sync", withSecret(t, func(_, _, m map[string]any) {
 			object.SetNested(m, "notBase64", "passwordRef", "key")
-		}), http.StatusServiceUnavailable},
+		}), http.StatusOK},
 		{"secret not delivered", "mysql", "/hooks/registries/sync", withSecret(t, func(req, _, _ map[string]any) {
 			object.SetNested(req["related"].(map[string]any), map[string]any{}, "Secret.v1")
-		}), http.StatusServiceUnavailable},
+		}), http.StatusOK},
 		{"password in host", "mysql", "/hooks/registries/sync", withSecret(t, func(_, _, m map[string]any) {
 			m["host"] = "tenant_reader:@mysql.acme.svc.cluster.local"
 		}), 0},
 		{"table missing", "mysql", "/hooks/registries/sync", withSecret(t, func(_, _, m map[string]any) {
 			m["table"] = "no_such_table"
-		}), http.StatusServiceUnavailable},
+		}), http.StatusOK},
 		{"unknown database", "mysql", "/hooks/registries/sync", withSecret(t, func(_, _, m map[string]any) {
 			m["database"] = "no_such_db"
-		}), http.StatusServiceUnavailable},
+		}), http.StatusOK},
 		{"deadline", "mysql", "/hooks/registries/sync", withSecret(t, func(_, _, m map[string]any) {
 			m["table"], m["queryTimeoutSeconds"] = "slow_customers", 30
 		}), http.StatusServiceUnavailable},
 		{"query timeout", "mysql", "/hooks/registries/sync", withSecret(t, func(_, _, m map[string]any) {
 			m["table"], m["queryTimeoutSeconds"] = "slow_customers", 1
-		}), http.StatusServiceUnavailable},
+		}), http.StatusOK},
 		{"invalid spec", "mysql", "/hooks/registries/sync", withSecret(t, func(_, _, m map[string]any) {
 			m["port"] = "three thousand"
 			m["tls"] = "maybe"
@@ -148,7 +148,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 			object.SetNested(req["parent"].(map[string]any), 0, "spec", "deletionGuard", "maxDeletePercent")
 			object.SetNested(req["parent"].(map[string]any), map[string]any{"valueMappings": nil}, "metadata", "annotations")
 		}), http.StatusOK},
-		{"unreachable", "closed", "/hooks/registries/sync", secretBody, http.StatusServiceUnavailable},
+		{"unreachable", "closed", "/hooks/registries/sync", secretBody, http.StatusOK},
 		{"panic", "mysql", "/test/panic", secretBody, http.StatusInternalServerError},
 		{"too large", "direct", "/hooks/registries/sync", append(append([]byte{}, secretBody...), bytes.Repeat([]byte(" "), 32<<10)...), http.StatusRequestEntityTooLarge},
 		// Secrets are values: keys and paths the caller writes are echoed to
@@ -202,7 +202,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 	code, _, raw := secPost(t, servers["mysql"].testServer, "/hooks/registries/sync", withSecret(t, func(_, _, m map[string]any) {
 		m["table"], m["queryTimeoutSeconds"] = "slow_customers", 30
 	}))
-	require.Equal(t, http.StatusServiceUnavailable, code, "%s", raw)
+	// Whichever comes first, the kill (an outage answer, 200) or the hook
+	// deadline (503): neither leaks.
+	require.Contains(t, []int{http.StatusOK, http.StatusServiceUnavailable}, code, "%s", raw)
 	requireNoSecret(t, "the response body", string(raw))
 
 	for name, h := range servers {
