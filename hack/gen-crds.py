@@ -234,6 +234,9 @@ def registry_status():
             "duplicateUids": array(anything(), "First examples of uids that appeared more than once."),
             "missingTemplates": array(anything(), "Templates expected but not found."),
             "blockedDeletions": integer("Tenants the deletion guard is holding back."),
+            "consecutiveFailures": integer(
+                "Syncs in a row whose rows could not be read (DatabaseReachable=False); sets the retry backoff."),
+            "keptTenants": integer("Tenants re-emitted unchanged because the rows could not be read."),
             "conditions": array(condition(), "Ready, DatabaseReachable, RowsSkipped, DeletionBlocked."),
         },
     ))
