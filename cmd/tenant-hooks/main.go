@@ -4,6 +4,7 @@
 //	tenant-hooks serve     run the HTTP hook service
 //	tenant-hooks render    render a TenantTemplate for rows, as the sync hook would
 //	tenant-hooks lint      check registries and templates offline
+//	tenant-hooks migrate   plan the switch-over from Tenant Operator v1.0
 //	tenant-hooks version   print the version
 package main
 
@@ -32,6 +33,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return renderCmd(args[1:], stdout, stderr)
 	case "lint":
 		return lintCmd(args[1:], stdout, stderr)
+	case "migrate":
+		return migrateCmd(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, version)
 		return 0
@@ -51,6 +54,7 @@ commands:
   serve     run the HTTP service that answers Metacontroller's hooks
   render    render a TenantTemplate for one or more rows and print the children as YAML
   lint      check TenantRegistry and TenantTemplate files offline
+  migrate   plan the switch-over from Tenant Operator v1.0 (kubectl patches, dry run, rollback)
   version   print the version
 
 Run "tenant-hooks <command> -h" for the flags of a command. Every serve flag
