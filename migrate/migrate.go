@@ -189,7 +189,9 @@ func ref(o object.Obj) string {
 	return object.Kind(o) + " " + object.ObjKey(object.Namespace(o), object.Name(o))
 }
 
-func (p *planner) problem(obj, msg string) { p.problems = append(p.problems, Problem{Object: obj, Message: msg}) }
+func (p *planner) problem(obj, msg string) {
+	p.problems = append(p.problems, Problem{Object: obj, Message: msg})
+}
 
 func (p *planner) item(o object.Obj, action, detail string, ops []Op) {
 	if len(ops) > 0 {
