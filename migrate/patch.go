@@ -108,6 +108,10 @@ func labelRemoveOps(o object.Obj, field string, keys ...string) []Op {
 			ops = append(ops, Op{Op: "remove", Path: pointer("metadata", field, k)})
 		}
 	}
+	if len(ops) > 0 && len(ops) == len(cur) {
+		// Nothing left: the map goes too, as it was before it was added.
+		return []Op{{Op: "remove", Path: pointer("metadata", field)}}
+	}
 	return ops
 }
 
