@@ -23,6 +23,15 @@ type Cluster struct {
 	Fail map[string]bool
 	// NotReady, when true, makes nothing ready (objects only exist).
 	NotReady bool
+	// Merge makes an update keep what only the current object has (server
+	// defaults, fields of other managers, other owners), like
+	// Metacontroller's server-side apply: the desired fields are set into
+	// the current object, maps merged key by key and lists of the same
+	// length item by item (a list of another length is replaced). Without
+	// it an update replaces the object with the desired one. Generation is
+	// then bumped only when something outside metadata changed, as the API
+	// server does.
+	Merge bool
 
 	objects map[string]object.Obj
 	serial  int
@@ -191,6 +200,21 @@ func (c *Cluster) Apply(children []object.Obj) {
 			c.Creates++
 			continue
 		}
+		if c.Merge && exists {
+			next = merged(cur, next, c.ParentUID)
+			if reflect.DeepEqual(normalize(cur), normalize(next)) {
+				continue
+			}
+			if !sameOutsideMetadata(cur, next) {
+				gen, _ := object.Int64(cur, "metadata", "generation")
+				object.Map(next, "metadata")["generation"] = json.Number(strconv.FormatInt(gen+1, 10))
+			}
+			c.serial++
+			object.Map(next, "metadata")["resourceVersion"] = strconv.Itoa(c.serial)
+			c.objects[k] = next
+			c.Updates++
+			continue
+		}
 		if sameDesired(cur, next) {
 			continue
 		}
@@ -205,6 +229,79 @@ func (c *Cluster) Apply(children []object.Obj) {
 		c.objects[k] = next
 		c.Updates++
 	}
+}
+
+// merged is cur with desired applied onto it (see Cluster.Merge). The
+// ownerReferences of cur are kept (the parent's controller reference is among
+// them, as the object is owned) and desired's other owners are added.
+func merged(cur, desired object.Obj, parentUID string) object.Obj {
+	out := object.DeepCopyMap(cur)
+	d := object.DeepCopyMap(desired)
+	dmd := object.Map(d, "metadata")
+	extra := object.NestedSlice(d, "metadata", "ownerReferences")
+	delete(dmd, "ownerReferences")
+	for _, f := range []string{"uid", "generation", "resourceVersion"} {
+		delete(dmd, f)
+	}
+	delete(d, "status")
+	mergeInto(out, d)
+	md := object.Map(out, "metadata")
+	refs := object.NestedSlice(out, "metadata", "ownerReferences")
+	for _, r := range extra {
+		m, _ := r.(map[string]any)
+		uid, _ := m["uid"].(string)
+		have := false
+		for _, x := range refs {
+			if xm, _ := x.(map[string]any); xm["uid"] == uid {
+				have = true
+			}
+		}
+		if !have && uid != parentUID {
+			refs = append(refs, r)
+		}
+	}
+	md["ownerReferences"] = refs
+	return out
+}
+
+func mergeInto(dst, src map[string]any) {
+	for k, sv := range src {
+		dv, ok := dst[k]
+		if !ok {
+			dst[k] = sv
+			continue
+		}
+		switch s := sv.(type) {
+		case map[string]any:
+			if d, ok := dv.(map[string]any); ok {
+				mergeInto(d, s)
+				continue
+			}
+		case []any:
+			if d, ok := dv.([]any); ok && len(d) == len(s) {
+				for i := range s {
+					sm, ok1 := s[i].(map[string]any)
+					dm, ok2 := d[i].(map[string]any)
+					if ok1 && ok2 {
+						mergeInto(dm, sm)
+					} else {
+						d[i] = s[i]
+					}
+				}
+				continue
+			}
+		}
+		dst[k] = sv
+	}
+}
+
+func sameOutsideMetadata(a, b object.Obj) bool {
+	x, y := object.DeepCopyMap(a), object.DeepCopyMap(b)
+	for _, o := range []object.Obj{x, y} {
+		delete(o, "metadata")
+		delete(o, "status")
+	}
+	return reflect.DeepEqual(normalize(x), normalize(y))
 }
 
 // owned: the object carries this parent's controller reference.
