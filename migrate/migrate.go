@@ -195,7 +195,7 @@ func (p *planner) problem(obj, msg string) {
 
 func (p *planner) item(o object.Obj, action, detail string, ops []Op) {
 	if len(ops) > 0 {
-		ops = append([]Op{guard(o)}, ops...)
+		ops = append(guard(o, ops), ops...)
 	} else if action == ActionMigrate || action == ActionAdopt {
 		action, detail = ActionUnchanged, "already migrated: "+detail
 	}

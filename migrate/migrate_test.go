@@ -111,7 +111,7 @@ func TestIdempotent(t *testing.T) {
 	}
 	var script bytes.Buffer
 	require.NoError(t, again.WriteScript(&script, "x"))
-	assert.NotContains(t, script.String(), "patch ")
+	assert.NotContains(t, script.String(), `"$KUBECTL" patch`)
 	assert.Contains(t, script.String(), "0 objects patched")
 
 	// A stale script does not apply to changed objects: its finalizer test fails.

@@ -64,10 +64,25 @@ func marshal(v any) ([]byte, error) {
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
 
-// guard is the first operation of every patch: the patch applies only to the
-// very object that was read (same uid), so a stale script cannot touch an
-// object that was deleted and re-created meanwhile.
-func guard(o object.Obj) Op { return Op{Op: "test", Path: "/metadata/uid", Value: object.UID(o)} }
+// guard is the start of every patch: it applies only to the very object
+// that was read (same uid), so a stale script cannot touch an object that was
+// deleted and re-created meanwhile. A patch that writes a whole map or list
+// the object did not have (labels, annotations, ownerReferences) would
+// replace one added since, so it also needs the object unchanged since it was
+// read (same resourceVersion); per-key operations and tested lists do not.
+func guard(o object.Obj, ops []Op) []Op {
+	g := []Op{{Op: "test", Path: "/metadata/uid", Value: object.UID(o)}}
+	rv := object.String(o, "metadata", "resourceVersion")
+	for _, op := range ops {
+		switch op.Path {
+		case "/metadata/labels", "/metadata/annotations", "/metadata/ownerReferences":
+			if op.Op == "add" && rv != "" {
+				return append(g, Op{Op: "test", Path: "/metadata/resourceVersion", Value: rv})
+			}
+		}
+	}
+	return g
+}
 
 // labelOps sets labels (key → value) on o, adding the map when o has none.
 // Each key is its own operation so that labels someone else sets meanwhile
@@ -225,6 +240,7 @@ func writeScript(w io.Writer, header string, items []Item) error {
 		b.WriteString("# " + l + "\n")
 	}
 	b.WriteString("set -euo pipefail\nKUBECTL=\"${KUBECTL:-kubectl}\"\n")
+	b.WriteString("trap 'echo \"a patch was refused: an object changed since it was read (or this script already ran). Read the objects again and plan again; migrated objects are skipped.\" >&2' ERR\n")
 	n := 0
 	for _, it := range items {
 		if len(it.Patch) == 0 {

@@ -43,7 +43,7 @@ func Rollback(objs []object.Obj) *Plan {
 		if len(ops) == 0 {
 			action, detail = ActionUnchanged, "already as v1.0 wants it"
 		} else {
-			ops = append([]Op{guard(o)}, ops...)
+			ops = append(guard(o, ops), ops...)
 		}
 		p.Items = append(p.Items, Item{APIVersion: object.APIVersion(o), Kind: object.Kind(o), Namespace: object.Namespace(o),
 			Name: object.Name(o), UID: object.UID(o), Action: action, Detail: detail, Patch: ops})

@@ -29,7 +29,7 @@ func TestMigrateCommand(t *testing.T) {
 	script := out.String()
 	assert.True(t, strings.HasPrefix(script, "#!/usr/bin/env bash\n"))
 	assert.Equal(t, 8, strings.Count(script, `"$KUBECTL" patch `))
-	assert.Contains(t, script, `"$KUBECTL" patch deployments.v1.apps 'c000001-web' -n 'uprace' --type=json -p '[{"op":"test","path":"/metadata/uid","value":"0a7b6a60-3807-4a41-ad67-70a3b878e946"},{"op":"add","path":"/metadata/labels","value":{"controller-uid":"d735d86c-d215-4433-9eff-d403bbbde93b"}}]'`)
+	assert.Contains(t, script, `"$KUBECTL" patch deployments.v1.apps 'c000001-web' -n 'uprace' --type=json -p '[{"op":"test","path":"/metadata/uid","value":"0a7b6a60-3807-4a41-ad67-70a3b878e946"},{"op":"test","path":"/metadata/resourceVersion","value":"1085"},{"op":"add","path":"/metadata/labels","value":{"controller-uid":"d735d86c-d215-4433-9eff-d403bbbde93b"}}]'`)
 
 	out.Reset()
 	require.Equal(t, 0, run(append([]string{"migrate", "--dry-run"}, v1Files()...), &out, &errb), errb.String())
