@@ -152,11 +152,23 @@ func Build(ctx context.Context, objs []object.Obj, o Options) *Plan {
 		}
 	}
 	byRegistry := map[string][]object.Obj{}
+	regByName := map[string]object.Obj{}
+	for _, r := range registries {
+		regByName[object.ObjKey(object.Namespace(r), object.Name(r))] = r
+	}
 	for _, t := range tenants {
 		ctl := controllerRef(t)
 		switch {
 		case ctl == nil:
-			p.problem(ref(t), "has no controller ownerReference: cannot tell which registry it belongs to (v1.0 always sets one); give it back to its registry or delete it, then run again")
+			// v1.0 always sets one; Metacontroller released it when tenant-hooks'
+			// controllers ran before this migration. The registry label says
+			// whose it is, and the registry sync decides whether it wants it.
+			r := regByName[object.ObjKey(object.Namespace(t), object.String(t, "metadata", "labels", render.LabelRegistry))]
+			if r == nil {
+				p.problem(ref(t), fmt.Sprintf("has no controller ownerReference and its label %s names no registry among the objects read: cannot tell which registry it belongs to", render.LabelRegistry))
+				continue
+			}
+			byRegistry[object.UID(r)] = append(byRegistry[object.UID(r)], t)
 		case object.String(ctl, "kind") != "TenantRegistry" || p.byUID[object.String(ctl, "uid")] == nil:
 			p.problem(ref(t), fmt.Sprintf("its controller %s %s (uid %s) is not among the objects read: add `kubectl get tenantregistries -A -o json` to the input",
 				object.String(ctl, "kind"), object.String(ctl, "name"), object.String(ctl, "uid")))
@@ -439,7 +451,12 @@ func (p *planner) tenant(r, t, d object.Obj) {
 	if len(what) == 0 {
 		what = append(what, "selected by its registry")
 	}
-	p.item(t, ActionMigrate, strings.Join(what, "; "), ops)
+	action := ActionMigrate
+	if controllerRef(t) == nil {
+		action = ActionAdopt
+		what = append(what, "no owner today (released by Metacontroller before the migration); Metacontroller adopts it into its registry")
+	}
+	p.item(t, action, strings.Join(what, "; "), ops)
 
 	// The Tenant as Metacontroller will show it to the tenant sync.
 	migrated := object.DeepCopyMap(t)

@@ -159,6 +159,28 @@ func tenantWith(f *fixture, edit func(object.Obj)) object.Obj {
 	return t
 }
 
+// A v1.0 Tenant and child Metacontroller already released (tenant-hooks'
+// controllers ran before the migration, as in the fixture's README) are
+// attributed by the registry label and the template and adopted again.
+func TestReleasedObjectsAreAdopted(t *testing.T) {
+	f := load(t)
+	delete(object.Map(f.tenant, "metadata"), "ownerReferences")
+	dep := f.child(t, "Deployment")
+	delete(object.Map(dep, "metadata"), "ownerReferences")
+	p := Build(context.Background(), f.all(), Options{})
+	require.Empty(t, p.Problems, problemsText(p))
+	ten := itemFor(t, p, "Tenant", "c000001-web")
+	assert.Equal(t, ActionAdopt, ten.Action)
+	after, err := jsonPatch(f.tenant, ten.Patch)
+	require.NoError(t, err)
+	assert.Equal(t, object.UID(f.registry), object.String(after, "metadata", "labels", render.LabelControllerUID))
+	d := itemFor(t, p, "Deployment", "c000001-web")
+	assert.Equal(t, ActionAdopt, d.Action)
+	after, err = jsonPatch(dep, d.Patch)
+	require.NoError(t, err)
+	assert.Equal(t, object.UID(f.tenant), object.String(after, "metadata", "labels", render.LabelControllerUID))
+}
+
 // Everything that would be lost is refused, with a message that says why.
 func TestRefusals(t *testing.T) {
 	cases := []struct {

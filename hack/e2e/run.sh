@@ -389,6 +389,80 @@ PY
   echo "(ServiceMonitor/PrometheusRule need the Prometheus Operator CRDs: rendered and PromQL-checked, not applied)"
 }
 
+# Tenant Operator v1.0 → tenant-hooks on a real API server (docs/migrating.md, issue 15). The recorded v1.0 objects
+# (migrate/testdata/v1) are created as v1.0 leaves them, under a stand-in for v1.0's CRDs; then the guide's steps:
+# tenant-hooks' CRDs, `tenant-hooks migrate` on what kubectl reads, the script. Every object is compared before and
+# after (uids, labels, ownerReferences, finalizers, specs, pod template, generation); the plan is re-run (nothing
+# left to patch), a stale script is refused without writing anything, and the rollback is run and checked.
+# No Metacontroller and no garbage collector run here: render/sim drives Metacontroller's rounds in
+# migrate/sim_test.go.
+check_migration() {
+  local fx="$REPO/migrate/testdata/v1" d="$WORK/migration" ns=uprace mc="python3 $here/migrate_check.py"
+  mkdir -p "$d"
+  go build -o "$d/tenant-hooks" "$REPO/cmd/tenant-hooks"
+  local children_kinds=serviceaccounts,configmaps,secrets,services,persistentvolumeclaims,deployments,statefulsets,daemonsets,jobs,cronjobs,ingresses
+  read_all() { # <prefix>: what docs/migrating.md tells the user to read
+    k get tenantregistries,tenanttemplates,tenants -n "$ns" -o json > "$1-parents.json"
+    k get namespace "$ns" -o json > "$1-namespace.json"
+    k get "$children_kinds" -n "$ns" -o json > "$1-children.json"
+    python3 -c 'import json,sys; print(json.dumps({"apiVersion":"v1","kind":"List","items":[i for f in sys.argv[1:] for i in json.load(open(f))["items"]]}))' \
+      "$1-parents.json" "$1-children.json" > "$1-all.json"
+  }
+  # --- v1.0 as it runs: its CRDs (stand-in), its objects with its finalizers, ownerReferences and status.
+  k apply --server-side --force-conflicts -f "$TESTDATA/migrate/v1-crds.yaml" >/dev/null
+  k wait --for=condition=Established --timeout=60s crd/tenants.operator.kubernetes-tenants.org >/dev/null
+  ensure_ns "$ns"
+  local reg_uid tenant_uid f
+  $mc creatable "$fx/tenantregistry.json" | k create -f - >/dev/null
+  $mc creatable "$fx/tenanttemplate.json" | k create -f - >/dev/null
+  reg_uid="$(k get tenantregistry customers -n "$ns" -o jsonpath='{.metadata.uid}')"
+  $mc creatable "$fx/tenant.json" "$reg_uid" | k create -f - >/dev/null
+  tenant_uid="$(k get tenant c000001-web -n "$ns" -o jsonpath='{.metadata.uid}')"
+  $mc creatable "$fx/children.json" "$tenant_uid" | k create -f - >/dev/null
+  # A v1.0 Retain leftover: the child of a deleted Tenant, all owners removed by v1.0's finalizer.
+  k create configmap c000002-web-config -n "$ns" --from-literal=TENANT=c000002-web >/dev/null
+  for f in tenantregistry/customers:tenantregistry.json tenanttemplate/web:tenanttemplate.json tenant/c000001-web:tenant.json \
+    deployment/c000001-web:children.json; do
+    local obj="${f%%:*}" st
+    st="$($mc status "$fx/${f#*:}" "${obj#*/}")"
+    [[ -z "$st" ]] || k patch "$obj" -n "$ns" --subresource=status --type=merge -p "$st" >/dev/null
+  done
+  read_all "$d/before"
+  echo "v1.0 objects created: $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["items"]))' "$d/before-all.json") in namespace $ns"
+
+  # --- the guide: tenant-hooks' CRDs, read, dry run, script.
+  k apply --server-side --force-conflicts -f "$REPO/deploy/crds/" >/dev/null
+  read_all "$d/read1"
+  "$d/tenant-hooks" migrate --dry-run "$d/read1-parents.json" "$d/read1-namespace.json" "$d/read1-children.json" | tee "$d/dry-run.txt"
+  grep -q '^untouched  *ConfigMap  *uprace/c000002-web-config ' "$d/dry-run.txt"
+  "$d/tenant-hooks" migrate "$d/read1-parents.json" "$d/read1-namespace.json" "$d/read1-children.json" > "$d/migrate.sh"
+  KUBECTL="$E2E_KUBECTL" bash "$d/migrate.sh"
+  read_all "$d/after"
+  $mc migrated "$d/before-all.json" "$d/after-all.json"
+
+  # --- safe to re-run: planning again finds nothing to patch; the old script is refused and writes nothing.
+  "$d/tenant-hooks" migrate "$d/after-parents.json" "$d/after-namespace.json" "$d/after-children.json" > "$d/again.sh"
+  grep -q "^echo '0 objects patched'$" "$d/again.sh" || { echo "a second plan still patches:"; cat "$d/again.sh"; return 1; }
+  if KUBECTL="$E2E_KUBECTL" bash "$d/migrate.sh" > "$d/stale.log" 2>&1; then
+    echo "the stale script ran again without being refused"; return 1
+  fi
+  read_all "$d/stale"
+  diff <($mc versions "$d/after-all.json") <($mc versions "$d/stale-all.json")
+  echo "re-run: the plan is empty; the stale script was refused and changed nothing: $(grep -m1 -io "the request is invalid.*\|test.*fail.*" "$d/stale.log" | cut -c1-120 || true)"
+
+  # --- rollback (docs/migrating.md): v1.0's CRDs back, the rollback script, v1.0 would start from there.
+  k apply --server-side --force-conflicts -f "$TESTDATA/migrate/v1-crds.yaml" >/dev/null
+  read_all "$d/pre-rollback"
+  "$d/tenant-hooks" migrate --rollback "$d/pre-rollback-all.json" > "$d/rollback.sh"
+  KUBECTL="$E2E_KUBECTL" bash "$d/rollback.sh"
+  read_all "$d/rolledback"
+  $mc rolledback "$d/before-all.json" "$d/rolledback-all.json"
+  "$d/tenant-hooks" migrate --rollback "$d/rolledback-all.json" | grep -q "^echo '0 objects patched'$"
+  echo "rollback: re-planning it finds nothing left to patch"
+  # Leave the CRDs as the other checks expect them.
+  k apply --server-side --force-conflicts -f "$REPO/deploy/crds/" >/dev/null
+}
+
 echo "tenant-hooks e2e: kube-apiserver $E2E_KUBE_VERSION, etcd $E2E_ETCD_VERSION (build ${BUILD_SECONDS}s, start ${START_SECONDS}s; cache $E2E_CACHE)"
 check "deploy/crds is what hack/gen-crds.py generates" check_crds_generated
 check "every CRD in deploy/crds is accepted and Established" check_crds
@@ -400,6 +474,7 @@ check "defaults are applied and invalid objects rejected (v1.0 validation)" chec
 check "deploy/metacontroller/tuning patches Metacontroller's StatefulSet" check_metacontroller_component
 check "deploy/components/force-adoption on top of the base passes server dry-run" check_adoption_component
 check "deploy/monitoring renders and its PromQL parses" check_monitoring
+check "Tenant Operator v1.0 objects → tenant-hooks migrate → same objects, selectable; then the rollback" check_migration
 
 if ((FAILED > 0)); then
   printf 'failed: %s\n' "${FAILED_NAMES[@]}"
