@@ -33,9 +33,16 @@ func (p *planner) children(t object.Obj) {
 	for _, o := range p.objs {
 		if c := controllerRef(o); c != nil && object.String(c, "uid") == tuid {
 			owned = append(owned, o)
-			p.done[object.UID(o)] = true
 		}
 	}
+	defer func() {
+		// A child without a plan of its own is part of a problem.
+		for _, o := range owned {
+			if !p.done[object.UID(o)] {
+				p.item(o, ActionBlocked, "not planned: see the problems", nil)
+			}
+		}
+	}()
 	var template, namespace object.Obj
 	for _, o := range p.objs {
 		switch {
@@ -84,7 +91,7 @@ func (p *planner) children(t object.Obj) {
 		if o == nil || observed[k] != nil {
 			continue
 		}
-		if controllerRef(o) == nil && p.types[object.TypeKey(object.APIVersion(o), object.Kind(o))] && !object.Terminating(o) {
+		if controllerRef(o) == nil && !p.done[object.UID(o)] && p.types[object.TypeKey(object.APIVersion(o), object.Kind(o))] && !object.Terminating(o) {
 			observed[k] = o
 			adopted[k] = true
 			p.done[object.UID(o)] = true
@@ -292,10 +299,10 @@ func (p *planner) rest() {
 				p.problem(ref(o), fmt.Sprintf("is owned by Tenant %s (uid %s), which is not among the objects read: add the Tenants of namespace %q to the input",
 					object.String(c, "name"), object.String(c, "uid"), object.Namespace(o)))
 			}
-			// Otherwise its Tenant was refused and is listed as a problem.
-			p.done[object.UID(o)] = true
-		case c != nil && object.String(c, "apiVersion") == render.APIVersion && object.String(c, "kind") == "TenantRegistry":
-			p.done[object.UID(o)] = true // a Tenant of a refused registry: reported there
+			p.item(o, ActionBlocked, "not planned: see the problems", nil)
+		case c != nil && object.String(c, "apiVersion") == render.APIVersion && object.String(c, "kind") == "TenantRegistry",
+			object.APIVersion(o) == render.APIVersion && object.Kind(o) == "Tenant":
+			p.item(o, ActionBlocked, "not planned: see the problems", nil)
 		case c != nil:
 			p.item(o, ActionUntouched, fmt.Sprintf("controlled by %s %s, not by a Tenant", object.String(c, "kind"), object.String(c, "name")), nil)
 		default:

@@ -42,6 +42,9 @@ const (
 	// object without owner no template produces, an object another
 	// controller owns); the plan leaves it exactly as it is.
 	ActionUntouched = "untouched"
+	// ActionBlocked: not planned because its Tenant or registry has a
+	// problem (the plan is refused anyway).
+	ActionBlocked = "blocked"
 )
 
 // Item is what happens to one object.
@@ -230,7 +233,7 @@ func controllerRef(o object.Obj) map[string]any {
 func (p *planner) template(t object.Obj) {
 	if _, err := p.e.Template(t); err != nil {
 		p.problem(ref(t), fmt.Sprintf("tenant-hooks cannot load this template: %v", err))
-		p.done[object.UID(t)] = true
+		p.item(t, ActionBlocked, "not planned: see the problems", nil)
 		return
 	}
 	p.item(t, ActionUntouched, "loads unchanged in tenant-hooks", nil)
@@ -252,10 +255,7 @@ func (p *planner) registry(r object.Obj, tenants []object.Obj) {
 	reg, err := render.ParseRegistry(r)
 	if err != nil {
 		p.problem(ref(r), fmt.Sprintf("tenant-hooks would not sync this registry (it would keep its Tenants but never update them): %v", err))
-		p.done[object.UID(r)] = true
-		for _, t := range tenants {
-			p.done[object.UID(t)] = true
-		}
+		p.item(r, ActionBlocked, "not planned: see the problems", nil)
 		return
 	}
 	if object.Terminating(r) {
@@ -265,10 +265,7 @@ func (p *planner) registry(r object.Obj, tenants []object.Obj) {
 
 	rows, ok := p.rows(reg, tenants)
 	if !ok {
-		for _, t := range tenants {
-			p.done[object.UID(t)] = true
-		}
-		return
+		return // its Tenants are listed as blocked
 	}
 	var templates []object.Obj
 	for _, o := range p.objs {
@@ -295,7 +292,7 @@ func (p *planner) registry(r object.Obj, tenants []object.Obj) {
 				p.problem(ref(t), fmt.Sprintf("the registry sync would not want this Tenant (its row %q is not active by tenant-hooks' rules, or no template %q of registry %q exists): it would be deleted with its children",
 					object.String(t, "spec", "uid"), object.String(t, "spec", "templateRef"), reg.Name))
 			}
-			p.done[object.UID(t)] = true
+			p.item(t, ActionBlocked, "not planned: see the problems", nil)
 			continue
 		}
 		p.tenant(r, t, d)
@@ -424,7 +421,7 @@ func sameRow(a, b datasource.RawRow) bool {
 func (p *planner) tenant(r, t, d object.Obj) {
 	if object.Terminating(t) {
 		p.problem(ref(t), "is being deleted: let v1.0 finish the deletion (its finalizer handles the Retain children) before switching over")
-		p.done[object.UID(t)] = true
+		p.item(t, ActionBlocked, "not planned: see the problems", nil)
 		return
 	}
 	labels := map[string]string{render.LabelControllerUID: object.UID(r)}

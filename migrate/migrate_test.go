@@ -262,6 +262,18 @@ func TestRefusals(t *testing.T) {
 			var b bytes.Buffer
 			assert.Error(t, p.WriteScript(&b, "x"), "a plan with problems prints no script")
 			assert.Empty(t, b.String())
+			// The dry run still lists every object once.
+			seen := map[string]int{}
+			for _, it := range p.Items {
+				if it.UID != "" {
+					seen[it.UID]++
+				}
+			}
+			for _, o := range c.edit(load(t)) {
+				if object.UID(o) != "" {
+					assert.Equal(t, 1, seen[object.UID(o)], "%s listed once", ref(o))
+				}
+			}
 		})
 	}
 }

@@ -66,7 +66,7 @@ func (p *Plan) WriteTable(w io.Writer) error {
 		counts[it.Action]++
 	}
 	var parts []string
-	for _, a := range []string{ActionMigrate, ActionAdopt, ActionUnchanged, ActionCreate, ActionUntouched} {
+	for _, a := range []string{ActionMigrate, ActionAdopt, ActionUnchanged, ActionCreate, ActionUntouched, ActionBlocked} {
 		if counts[a] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[a], a))
 		}
