@@ -72,6 +72,19 @@ def same(o, what, a, b):
         fail(o, f"{what} changed: {json.dumps(a, sort_keys=True)[:300]} -> {json.dumps(b, sort_keys=True)[:300]}")
 
 
+def missing(b, a, path=""):
+    """Leaves of b that a lacks or holds differently (fields a has in addition do not count)."""
+    if isinstance(b, dict) and isinstance(a, dict):
+        return [m for k in sorted(b) for m in missing(b[k], a.get(k), f"{path}.{k}")]
+    return [] if b == a else [f"{path}: {json.dumps(b)} -> {json.dumps(a)}"]
+
+
+def added(b, a, path=""):
+    if isinstance(b, dict) and isinstance(a, dict):
+        return [f"{path}.{k}" for k in sorted(a) if k not in b] + [m for k in sorted(b) if k in a for m in added(b[k], a[k], f"{path}.{k}")]
+    return []
+
+
 def body(o):
     """Everything but metadata and status: what a change of would re-configure or roll out a workload."""
     c = copy.deepcopy(o)
@@ -133,7 +146,10 @@ def cmd_migrated(before_path, after_path):
         elif a["apiVersion"] == GROUP and kind == "TenantRegistry":
             same(a, "finalizers", None, a["metadata"].get("finalizers"))
             same(a, "labels", lb, la)
-            same(a, "spec", b["spec"], a["spec"])
+            # tenant-hooks' CRD (step 3) defaults fields v1.0's lacked; v1.0's values all stay.
+            for m in missing(b["spec"], a["spec"]):
+                fail(a, f"spec{m}")
+            print(f"{ref(a)}: defaults added by tenant-hooks' CRD: {', '.join('spec' + p for p in added(b['spec'], a['spec'])) or 'none'}")
         elif ctl is not None and ctl["kind"] == "Tenant":
             same(a, "labels", dict(lb, **{"controller-uid": ctl["uid"]}), la)
             same(a, "annotations", b["metadata"].get("annotations"), a["metadata"].get("annotations"))
@@ -165,7 +181,8 @@ def cmd_rolledback(before_path, after_path):
             same(a, "annotations (template-generation 0 makes v1.0 re-render the spec)", want, a["metadata"]["annotations"])
         elif a["apiVersion"] == GROUP and kind == "TenantRegistry":
             same(a, "finalizers", [V1_REGISTRY_FINALIZER], a["metadata"].get("finalizers"))
-            same(a, "spec", b["spec"], a["spec"])
+            for m in missing(b["spec"], a["spec"]):
+                fail(a, f"spec{m}")
         elif ctl is not None and ctl["kind"] == "Tenant":
             same(a, "labels", lb, la)
             same(a, "annotations", b["metadata"].get("annotations"), a["metadata"].get("annotations"))
