@@ -15,3 +15,7 @@ func DecodeRegistryStreamStats(r io.Reader) (req *RegistryRequest, bufCap int, h
 	req, err = d.decode()
 	return req, cap(d.s.buf), d.held, err
 }
+
+// HasDuplicateKey is the tests' reference for duplicate keys
+// (fastdecode_test.go).
+var HasDuplicateKey = hasDuplicateKey

@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -17,8 +18,8 @@ import (
 //
 // It produces exactly what Decode produces — map[string]any objects, []any
 // lists, json.Number numbers, strings unescaped as encoding/json does
-// (invalid UTF-8 and lone surrogates become U+FFFD), the last of duplicate
-// keys winning — with two differences that no answer can see:
+// (invalid UTF-8 and lone surrogates become U+FFFD) — with two differences
+// that no answer can see:
 //
 //   - metadata.managedFields of the parent and of every child is kept as the
 //     json.RawMessage of its bytes instead of being decoded: no hook reads it
@@ -30,11 +31,12 @@ import (
 //     each (the parent's and related objects' do not: they end up in metric
 //     labels and template caches, which must not pin a request's strings).
 //
-// Anything unusual — a syntax error, a type that does not fit, an unknown,
-// duplicate or differently cased envelope key, trailing data, extreme
-// nesting — makes it give up, and the caller runs Decode, which then
-// produces the very same result or error as always. FuzzFastDecode checks
-// the equivalence against encoding/json.
+// Anything unusual — a syntax error, a type that does not fit, an unknown or
+// differently cased envelope key, a key twice in any object, trailing data,
+// extreme nesting — makes it give up, and the caller runs Decode, which then
+// produces the very same result or error as always (for a duplicate key, a
+// *DuplicateKeyError). FuzzFastDecode checks the equivalence against
+// encoding/json.
 
 // maxFastDepth stays below encoding/json's nesting limit (10000): deeper
 // input goes to Decode, which reports it.
@@ -124,6 +126,11 @@ type fastParser struct {
 	noArena bool
 	stack   []fastKV
 	list    []any
+	// keyStack holds the keys of the objects skip is inside, for duplicate
+	// detection; they may point into b or keyBuf (escaped keys, unescaped).
+	keyStack []string
+	keyBuf   []byte
+	keyMode  bool // str interns into keyBuf
 }
 
 type fastKV struct {
@@ -208,6 +215,9 @@ func (p *fastParser) objectMapOf(one func() (object.Obj, bool)) (ObjectMap, bool
 	}
 	m := ObjectMap{}
 	ok := p.members(func(typ string) bool {
+		if _, dup := m[typ]; dup {
+			return false // Decode names it
+		}
 		if p.lit("null") {
 			m[typ] = nil
 			return true
@@ -215,6 +225,9 @@ func (p *fastParser) objectMapOf(one func() (object.Obj, bool)) (ObjectMap, bool
 		objs := map[string]object.Obj{}
 		m[typ] = objs
 		return p.members(func(k string) bool {
+			if _, dup := objs[k]; dup {
+				return false
+			}
 			o, ok := one()
 			objs[k] = o
 			return ok
@@ -345,6 +358,9 @@ func (p *fastParser) object(depth, mode int) (map[string]any, bool) {
 	}
 	clear(kvs)
 	p.stack = p.stack[:base]
+	if len(m) != len(kvs) {
+		return nil, false // a key twice: Decode names it
+	}
 	return m, true
 }
 
@@ -435,25 +451,14 @@ func (p *fastParser) skip(depth int) bool {
 		if p.eat('}') {
 			return true
 		}
-		for {
-			p.ws()
-			if !p.skipString() {
-				return false
-			}
-			p.ws()
-			if !p.eat(':') {
-				return false
-			}
-			p.ws()
-			if !p.skip(depth + 1) {
-				return false
-			}
-			p.ws()
-			if p.eat(',') {
-				continue
-			}
-			return p.eat('}')
+		base := len(p.keyStack)
+		ok := p.skipMembers(depth, base)
+		clear(p.keyStack[base:]) // the keys may point into b: do not pin it
+		p.keyStack = p.keyStack[:base]
+		if base == 0 {
+			p.keyBuf = p.keyBuf[:0] // no key is held any more
 		}
+		return ok
 	case c == '[':
 		p.i++
 		p.ws()
@@ -484,6 +489,132 @@ func (p *fastParser) skip(depth int) bool {
 		return ok
 	}
 	return false
+}
+
+// skipMembers skips the members of an object whose '{' and first
+// whitespace are read, keeping its keys on keyStack above base to find a
+// key twice (then it gives up: Decode names it).
+func (p *fastParser) skipMembers(depth, base int) bool {
+	var many map[string]struct{} // once the object has more than keySetScan keys
+	for {
+		p.ws()
+		k, ok := p.skipKey()
+		if !ok {
+			return false
+		}
+		if many != nil {
+			if _, dup := many[k]; dup {
+				return false
+			}
+			many[k] = struct{}{}
+		} else {
+			if slices.Contains(p.keyStack[base:], k) {
+				return false
+			}
+			p.keyStack = append(p.keyStack, k)
+			if len(p.keyStack)-base > keySetScan {
+				many = make(map[string]struct{}, 2*keySetScan)
+				for _, x := range p.keyStack[base:] {
+					many[x] = struct{}{}
+				}
+			}
+		}
+		p.ws()
+		if !p.eat(':') {
+			return false
+		}
+		p.ws()
+		if !p.skip(depth + 1) {
+			return false
+		}
+		p.ws()
+		if p.eat(',') {
+			continue
+		}
+		return p.eat('}')
+	}
+}
+
+// skipKey reads an object key as skip does, returning it as encoding/json
+// would decode it, for duplicate detection only: a plain ASCII key without
+// escapes (nearly every key) is returned without a copy, pointing into the
+// body, and must not outlive the skip.
+func (p *fastParser) skipKey() (string, bool) {
+	start := p.i
+	if !p.skipString() {
+		return "", false
+	}
+	raw := p.b[start+1 : p.i-1]
+	plain := true
+	for _, c := range raw {
+		if c == '\\' || c >= utf8.RuneSelf {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		if len(raw) == 0 {
+			return "", true
+		}
+		return unsafe.String(&raw[0], len(raw)), true
+	}
+	end := p.i
+	p.i = start
+	p.keyMode = true
+	k, ok := p.str()
+	p.keyMode = false
+	p.i = end
+	return k, ok
+}
+
+// keyString copies an unescaped key into keyBuf and returns it. A full
+// keyBuf is replaced, never grown in place: keys already handed out keep
+// pointing into the old array. skip empties keyBuf once no key is held.
+func (p *fastParser) keyString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if cap(p.keyBuf)-len(p.keyBuf) < len(b) {
+		p.keyBuf = make([]byte, 0, max(4<<10, 2*len(b)))
+	}
+	n := len(p.keyBuf)
+	p.keyBuf = append(p.keyBuf, b...)
+	return unsafe.String(&p.keyBuf[n], len(b))
+}
+
+// keySet detects a key repeated among the keys of one object: a scan of
+// an inline array while the object is small (no allocation), a map once it
+// is not (so an object of many keys costs linear time, not quadratic).
+type keySet struct {
+	small [keySetScan]string
+	n     int
+	set   map[string]struct{}
+}
+
+const keySetScan = 16
+
+func (s *keySet) add(k string) bool {
+	if s.set != nil {
+		if _, dup := s.set[k]; dup {
+			return false
+		}
+		s.set[k] = struct{}{}
+		return true
+	}
+	if slices.Contains(s.small[:s.n], k) {
+		return false
+	}
+	if s.n < keySetScan {
+		s.small[s.n] = k
+		s.n++
+		return true
+	}
+	s.set = make(map[string]struct{}, 2*keySetScan)
+	for _, x := range s.small[:s.n] {
+		s.set[x] = struct{}{}
+	}
+	s.set[k] = struct{}{}
+	return true
 }
 
 // skipString validates a string as encoding/json's scanner does.
@@ -642,6 +773,9 @@ func (p *fastParser) str() (string, bool) {
 func (p *fastParser) intern(b []byte) string {
 	if s, ok := internTable[string(b)]; ok {
 		return s
+	}
+	if p.keyMode {
+		return p.keyString(b)
 	}
 	if p.noArena {
 		return string(b)

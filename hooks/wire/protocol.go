@@ -96,10 +96,39 @@ func (e *DecodeError) Unwrap() error { return e.Err }
 
 // Decode reads one JSON document into v. The envelope is decoded strictly:
 // an unknown top-level key means the caller is not the Metacontroller
-// version (or hook type) we think it is, and guessing could cost children.
-// Numbers are kept as json.Number so integers round-trip byte for byte.
+// version (or hook type) we think it is, and guessing could cost children;
+// a key twice in one object anywhere is a *DuplicateKeyError for the same
+// reason. Numbers are kept as json.Number so integers round-trip byte for
+// byte.
 func Decode(r io.Reader, v any) error {
-	dec := json.NewDecoder(r)
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return &DecodeError{Err: err}
+	}
+	return decodeStrict(b, v)
+}
+
+// decodeStrict is Decode of bytes in memory.
+func decodeStrict(b []byte, v any) error {
+	if err := decodeLenient(b, v); err != nil {
+		return err
+	}
+	if err := duplicateKey(b, true); err != nil {
+		return &DecodeError{Err: err}
+	}
+	if val, ok := v.(interface{ validate() error }); ok {
+		if err := val.validate(); err != nil {
+			return &DecodeError{Err: err}
+		}
+	}
+	return nil
+}
+
+// decodeLenient is Decode as encoding/json alone decides it: duplicate keys
+// are taken (the last wins) and objects are not validated. The fuzz tests
+// hold the fast decoders to it.
+func decodeLenient(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -111,11 +140,6 @@ func Decode(r io.Reader, v any) error {
 	var extra json.RawMessage
 	if err := dec.Decode(&extra); err != io.EOF {
 		return &DecodeError{Err: fmt.Errorf("trailing data after the JSON document")}
-	}
-	if val, ok := v.(interface{ validate() error }); ok {
-		if err := val.validate(); err != nil {
-			return &DecodeError{Err: err}
-		}
 	}
 	return nil
 }
@@ -160,7 +184,7 @@ func DecodeBytes(b []byte, v any) error {
 		}
 		*r = CompositeRequest{}
 	}
-	return Decode(bytes.NewReader(b), v)
+	return decodeStrict(b, v)
 }
 
 // Encode writes v as compact JSON with sorted map keys (encoding/json sorts

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/tenant-hooks/tenant-hooks/render"
@@ -27,10 +28,10 @@ import (
 // small and goes through the ordinary decoder. Memory therefore grows with
 // ≈ 1 KB per Tenant instead of the body's 4.5 KB (docs/performance.md).
 //
-// It accepts and rejects what Decode does, with the same result, except
-// that an envelope key differing from Metacontroller's only in case
-// ("Children"), which encoding/json would take, and a second "children" key,
-// which it would merge into the first, are rejected: neither can come from
+// It accepts and rejects what Decode does, with the same result — a key
+// twice in any object is a *DuplicateKeyError for both — except that an
+// envelope key differing from Metacontroller's only in case ("Children"),
+// which encoding/json would take, is rejected: it cannot come from
 // Metacontroller, and streaming cannot go back. Error messages about a
 // child name the child instead of a byte offset. FuzzRegistryStream checks
 // this against the in-memory decoding.
@@ -117,7 +118,7 @@ func (d *registryDecoder) decode() (*RegistryRequest, error) {
 		switch {
 		case key == "children":
 			if seenChildren {
-				return &DecodeError{Err: fmt.Errorf("the envelope has two \"children\" keys")}
+				return &DecodeError{Err: &DuplicateKeyError{Path: "the envelope", Key: "children"}}
 			}
 			seenChildren = true
 			return d.children()
@@ -150,7 +151,6 @@ func (d *registryDecoder) decode() (*RegistryRequest, error) {
 	if err := DecodeBytes(d.doc, &req.CompositeRequest); err != nil {
 		return nil, err
 	}
-	// Of two children with one (type, key), the later wins, as in Decode.
 	sort.SliceStable(d.observed, func(i, j int) bool {
 		a, b := &d.observed[i], &d.observed[j]
 		if a.typ != b.typ {
@@ -161,7 +161,7 @@ func (d *registryDecoder) decode() (*RegistryRequest, error) {
 	req.Observed = make([]render.ObservedTenant, 0, len(d.observed))
 	for i := range d.observed {
 		if i+1 < len(d.observed) && d.observed[i+1].typ == d.observed[i].typ && d.observed[i+1].key == d.observed[i].key {
-			continue
+			return nil, &DecodeError{Err: &DuplicateKeyError{Path: "children[" + strconv.Quote(d.observed[i].typ) + "]", Key: d.observed[i].key}}
 		}
 		req.Observed = append(req.Observed, d.observed[i].t)
 	}
@@ -214,8 +214,7 @@ func (d *registryDecoder) children() error {
 	seenTypes := map[string]bool{}
 	return d.s.object("children", func(typ string) error {
 		if seenTypes[typ] {
-			// A repeated type replaces the first, as in Decode.
-			d.observed = slices.DeleteFunc(d.observed, func(c observedChild) bool { return c.typ == typ })
+			return &DecodeError{Err: &DuplicateKeyError{Path: "children", Key: typ}}
 		}
 		seenTypes[typ] = true
 		if c, ok := d.s.peek(); ok && c == 'n' {
@@ -258,6 +257,14 @@ func (d *registryDecoder) observe(typ, key string, b []byte) (t render.ObservedT
 	}
 	if dec.More() {
 		return bad(fmt.Errorf("children[%q][%q]: trailing data", typ, key))
+	}
+	if err := duplicateKey(b, false); err != nil {
+		de := err.(*DuplicateKeyError)
+		path := "children[" + strconv.Quote(typ) + "][" + strconv.Quote(key) + "]"
+		if de.Path != "the object" {
+			path += "." + de.Path
+		}
+		return bad(&DuplicateKeyError{Path: path, Key: de.Key})
 	}
 	o, isObj := v.(map[string]any)
 	switch {
@@ -379,7 +386,11 @@ func (d *registryDecoder) annotations(out *[]byte, member func(string, int) bool
 	}
 	*out = append(*out, `"annotations":{`...)
 	open := len(*out)
+	var seen keySet
 	ok := p.members(func(k string) bool {
+		if !seen.add(k) {
+			return false // a key twice: the full decoding names it
+		}
 		start := p.i
 		if !p.skip(4) {
 			return false
@@ -401,19 +412,6 @@ func (d *registryDecoder) annotations(out *[]byte, member func(string, int) bool
 		*out = append(*out, '}')
 	}
 	return ok
-}
-
-// keySet detects a repeated member among the few of one object.
-type keySet struct{ keys []string }
-
-func (s *keySet) add(k string) bool {
-	for _, x := range s.keys {
-		if x == k {
-			return false
-		}
-	}
-	s.keys = append(s.keys, k)
-	return true
 }
 
 // keptObject decodes a kept Tenant's bytes when the registry returns it.
@@ -450,7 +448,11 @@ func (p *fastParser) keepOnly(o map[string]any, k string, want func(string) bool
 	}
 	inner := map[string]any{}
 	o[k] = inner
+	var seen keySet
 	return p.members(func(m string) bool {
+		if !seen.add(m) {
+			return false // a key twice: the full decoding names it
+		}
 		if m == object.LastAppliedAnnotation {
 			return p.skip(4)
 		}
