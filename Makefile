@@ -29,6 +29,13 @@ test: ## Run vet and every test with the race detector (MySQL tests use MariaDB 
 	$(GO) vet $(PKG)
 	$(GO) test -race -count=1 $(PKG)
 
+.PHONY: test-alone
+test-alone: ## make test in a copy of the committed tree with nothing beside it, as a plain clone sees it
+	@set -e; dir="$$(mktemp -d)"; trap 'rm -rf "$$dir"' EXIT; \
+	  git archive --format=tar --prefix=tenant-hooks/ HEAD | tar -x -C "$$dir"; \
+	  echo "== make test in $$dir/tenant-hooks (HEAD $$(git rev-parse --short HEAD), no sibling folders)"; \
+	  $(MAKE) -C "$$dir/tenant-hooks" test
+
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (default 10s; a count such as 3000x works too)
 	@set -e; for pkg in $$($(GO) list ./...); do \

@@ -5,8 +5,9 @@
 #
 # build (cached, hack/e2e/build.sh) → start etcd + kube-apiserver on 127.0.0.1 → checks → stop (trap on EXIT).
 # Closes with "N passed, M failed"; exits non-zero if any check failed.
-# Env: TENANT_HOOKS_E2E_CACHE (binary cache), METACONTROLLER_CRDS (if ../shared/metacontroller/crds.yaml beside
-# the repository is missing), E2E_KEEP=1 (leave the API server running and print how to reach it).
+# Env: TENANT_HOOKS_E2E_CACHE (binary cache), METACONTROLLER_CRDS (Metacontroller CRDs to use instead of
+# hack/e2e/metacontroller-crds.yaml, e.g. upstream's), E2E_KEEP=1 (leave the API server running and print how to
+# reach it).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -113,18 +114,13 @@ check_crds() {
   echo "${#CRD_NAMES[@]} CRDs Established: ${CRD_NAMES[*]}"
 }
 
-metacontroller_crds() {
-  local shared="$REPO/../shared/metacontroller/crds.yaml"
-  if [[ -f "$shared" ]]; then echo "$shared"
-  elif [[ -n "${METACONTROLLER_CRDS:-}" && -f "$METACONTROLLER_CRDS" ]]; then echo "$METACONTROLLER_CRDS"
-  else return 1
-  fi
-}
+# The repository's own schema of the Metacontroller kinds deploy/ applies, unless METACONTROLLER_CRDS names others.
+METACONTROLLER_CRDS="${METACONTROLLER_CRDS:-$here/metacontroller-crds.yaml}"
 
 check_kustomization() {
-  local mc
-  mc="$(metacontroller_crds)" || { echo "Metacontroller CRDs not found: neither $REPO/../shared/metacontroller/crds.yaml nor \$METACONTROLLER_CRDS"; return 1; }
-  echo "Metacontroller CRDs: $mc"
+  local mc="$METACONTROLLER_CRDS"
+  [[ -f "$mc" ]] || { echo "Metacontroller CRDs not found: $mc"; return 1; }
+  echo "Metacontroller CRDs: ${mc#"$REPO"/}"
   k apply --server-side -f "$mc" >/dev/null
   k wait --for=condition=Established --timeout=60s crd/compositecontrollers.metacontroller.k8s.io \
     crd/decoratorcontrollers.metacontroller.k8s.io >/dev/null
@@ -154,6 +150,23 @@ for c in json.load(sys.stdin)["items"]:
         n += 1
 print(n)')"
   echo "4 CompositeControllers, 2 DecoratorControllers, $hooks hooks stored as written"
+}
+
+check_metacontroller_schema() {
+  local d="$WORK/mc-invalid" count f out bad=0
+  mkdir -p "$d"
+  count="$(split_docs "$TESTDATA/metacontroller-invalid.yaml" "$d")"
+  for f in "$d"/doc-*.yaml; do
+    local what
+    what="$(python3 -c 'import sys,yaml; d=yaml.safe_load(open(sys.argv[1])); print(d["kind"], d["metadata"]["name"])' "$f")"
+    if out="$(k apply --dry-run=server -f "$f" 2>&1)"; then
+      echo "ACCEPTED but must be rejected: $what"; bad=$((bad + 1))
+    else
+      echo "rejected $what: $(grep -o 'Invalid value.*\|Required value.*\|Unsupported value.*\|unknown field.*' <<<"$out" | sed -n 1p | cut -c1-110)"
+    fi
+  done
+  echo "$count misspelt controllers, $((count - bad)) rejected"
+  ((bad == 0))
 }
 
 check_examples() {
@@ -467,6 +480,7 @@ echo "tenant-hooks e2e: kube-apiserver $E2E_KUBE_VERSION, etcd $E2E_ETCD_VERSION
 check "deploy/crds is what hack/gen-crds.py generates" check_crds_generated
 check "every CRD in deploy/crds is accepted and Established" check_crds
 check "Metacontroller CRDs, then kubectl apply --dry-run=server -k deploy/" check_kustomization
+check "the Metacontroller schema rejects misspelt hooks, webhook and child fields" check_metacontroller_schema
 check "examples/**/*.yaml and examples/*/expected/*.yaml pass server dry-run" check_examples
 check "round-trip: every spec field of docs/api.md survives create + get" check_roundtrip
 check "status subresource keeps observedGeneration and every status field" check_status

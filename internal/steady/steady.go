@@ -6,8 +6,9 @@
 // Observed objects carry what the API server and Metacontroller add to them
 // in a real cluster (uid, resourceVersion, creationTimestamp, finalizers,
 // ownerReferences, managedFields and Metacontroller's last-applied
-// annotation), modelled on /work/shared/fixtures/metacontroller, because
-// that bookkeeping is most of a request's bytes.
+// annotation), modelled on the recorded requests in testdata/metacontroller
+// at the repository's root, because that bookkeeping is most of a request's
+// bytes.
 package steady
 
 import (

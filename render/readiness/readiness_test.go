@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tenant-hooks/tenant-hooks/internal/fixtures"
 )
 
 type judgeCase struct {
@@ -597,8 +597,8 @@ func TestJudgeMalformed(t *testing.T) {
 	})
 }
 
-// The recorded hook requests, copied byte for byte into testdata so the
-// test does not depend on the shared workspace.
+// The recorded hook requests (testdata/metacontroller at the repository's
+// root, see internal/fixtures).
 func TestJudgeRecordedFixtures(t *testing.T) {
 	tests := []struct {
 		file string
@@ -633,24 +633,9 @@ func TestJudgeRecordedFixtures(t *testing.T) {
 	}
 }
 
-func TestFixtureCopiesMatchShared(t *testing.T) {
-	const shared = "/work/shared/fixtures/metacontroller"
-	for _, f := range []string{"tenant-sync-round3-all-observed.json", "tenant-sync-deployment-available.json"} {
-		want, err := os.ReadFile(filepath.Join(shared, f))
-		if os.IsNotExist(err) {
-			t.Skipf("%s not available outside the shared workspace", shared)
-		}
-		require.NoError(t, err)
-		got, err := os.ReadFile(filepath.Join("testdata", f))
-		require.NoError(t, err)
-		assert.True(t, bytes.Equal(want, got), "testdata/%s differs from %s", f, shared)
-	}
-}
-
 func fixtureChildren(t testing.TB, file string) map[string]map[string]map[string]any {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", file))
-	require.NoError(t, err)
+	raw := fixtures.Read(t, file)
 	var req struct {
 		Children map[string]map[string]map[string]any `json:"children"`
 	}
