@@ -17,31 +17,27 @@ const LabelForceClaims = Prefix + "force-claims"
 // template (it only gets the Tenant), so without this list it could not ask
 // Metacontroller for pre-existing objects of those names; with it, the sync
 // sees them as related objects and applies the conflict policy before the
-// first creation. A resource whose name does not render is left out: the
-// tenant sync reports that error itself.
+// first creation. Names and namespaces are the ones the sync renders
+// (tenantCtx.locate). A resource whose name or namespace does not render is
+// left out: the tenant sync reports that error itself.
 func (e *Engine) Claims(ctx context.Context, t *Template, tenant object.Obj, scope Scope) []any {
 	vars := Vars(tenant, t)
 	tc := &tenantCtx{e: e, ctx: ctx, tpl: t, vars: vars, in: &TenantInput{Tenant: tenant, Scope: scope}, ns: object.Namespace(tenant)}
 	out := make([]any, 0, len(t.Resources))
 	for _, r := range t.Resources {
-		name := r.NameTemplate
-		if name == "" {
-			name = object.String(r.Spec, "metadata", "name")
-		}
-		n, err := e.T.RenderString(ctx, name, vars)
-		if err != nil || n == "" {
+		kind := object.Kind(r.Spec)
+		at := tc.locate(r, kind, tc.renderMeta(r))
+		if at.nameErr != nil {
 			continue
 		}
-		c := map[string]any{"apiVersion": object.APIVersion(r.Spec), "kind": object.Kind(r.Spec), "name": n}
-		if scope == Cluster && !clusterScoped[object.Kind(r.Spec)] {
-			md := map[string]any{}
-			if ns, _ := object.Nested(r.Spec, "metadata", "namespace").(string); ns != "" {
-				md["namespace"] = ns
-			}
-			if err := tc.place(r, map[string]any{"kind": object.Kind(r.Spec)}, md); err != nil {
+		c := map[string]any{"apiVersion": object.APIVersion(r.Spec), "kind": kind, "name": at.name}
+		// A namespaced Tenant's objects are in its own namespace: the claim
+		// leaves it implicit.
+		if scope == Cluster && !clusterScoped[kind] {
+			if at.nsErr != nil {
 				continue
 			}
-			c["namespace"] = md["namespace"]
+			c["namespace"] = at.namespace
 		}
 		if r.ConflictPolicy == ConflictForce {
 			c["force"] = true

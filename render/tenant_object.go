@@ -9,42 +9,6 @@ import (
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
 
-// keyOf is the key r's object gets, worked out from its name and namespace
-// alone for when the rest of it fails to render; ok is false when those
-// cannot be rendered either.
-func (tc *tenantCtx) keyOf(r *Resource) (string, bool) {
-	str := func(src string) (string, bool) {
-		s, err := tc.e.T.RenderString(tc.ctx, src, tc.vars)
-		return s, err == nil && s != ""
-	}
-	kind, apiVersion := object.Kind(r.Spec), object.APIVersion(r.Spec)
-	nameSrc := r.NameTemplate
-	if nameSrc == "" {
-		nameSrc = object.String(r.Spec, "metadata", "name")
-	}
-	name, ok := str(nameSrc)
-	if !ok {
-		return "", false
-	}
-	ns := ""
-	switch {
-	case tc.forceNS != "":
-		ns = tc.forceNS
-	case clusterScoped[kind]:
-	case tc.in.Scope == Namespaced:
-		ns = tc.ns
-	case r.TargetNamespace != "":
-		if ns, ok = str(r.TargetNamespace); !ok {
-			return "", false
-		}
-	default:
-		if ns, ok = str(object.String(r.Spec, "metadata", "namespace")); !ok {
-			return "", false
-		}
-	}
-	return object.TypeKey(apiVersion, kind) + "|" + object.ObjKey(ns, name), true
-}
-
 // render produces one resource's desired object.
 func (tc *tenantCtx) render(r *Resource) (object.Obj, error) {
 	fail := func(field string, err error) (object.Obj, error) {
@@ -70,17 +34,15 @@ func (tc *tenantCtx) render(r *Resource) (object.Obj, error) {
 		// the lists), so it fails here, keeping what exists.
 		return fail("spec.kind", fmt.Errorf("%q does not belong in spec.%s, which holds %s objects; move the resource to the list of its kind or to spec.manifests", kind, r.List, want))
 	}
-	if r.NameTemplate != "" {
-		name, err := tc.e.T.RenderString(tc.ctx, r.NameTemplate, tc.vars)
-		if err != nil {
-			return fail("nameTemplate", err)
-		}
-		md["name"] = name
+	at := tc.locate(r, kind, func(field string) (string, error) {
+		s, _ := md[field].(string) // rendered with the rest of spec
+		return s, nil
+	})
+	if at.nameErr != nil {
+		return fail(at.nameField, at.nameErr)
 	}
-	name, _ := md["name"].(string)
-	if name == "" {
-		return fail("name", fmt.Errorf("the rendered name is empty (set nameTemplate or spec.metadata.name)"))
-	}
+	name := at.name
+	md["name"] = name
 	if err := names.ValidateName(kind, name); err != nil {
 		return fail("name", err)
 	}
@@ -130,8 +92,13 @@ func (tc *tenantCtx) render(r *Resource) (object.Obj, error) {
 	}
 	md["annotations"] = toAny(ann)
 
-	if err := tc.place(r, o, md); err != nil {
-		return fail("namespace", err)
+	if at.nsErr != nil {
+		return fail("namespace", at.nsErr)
+	}
+	if at.namespace == "" {
+		delete(md, "namespace")
+	} else {
+		md["namespace"] = at.namespace
 	}
 	if tc.in.ChildTypes != nil && !tc.in.ChildTypes[object.TypeKey(apiVersion, kind)] {
 		return fail("kind", fmt.Errorf("%s is not a child type of this controller (declared: %s); add it to the controller's childResources (see docs/deploy.md)",
@@ -148,57 +115,113 @@ func (tc *tenantCtx) render(r *Resource) (object.Obj, error) {
 // Metacontroller own it, and echoing it back causes conflicts or churn.
 var serverOwned = []string{"uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp", "managedFields", "ownerReferences", "selfLink"}
 
+// location is where a resource's object lives.
+type location struct {
+	name, namespace string
+	// nameErr: the name cannot be worked out (nameField says from which
+	// field). nsErr: the namespace cannot be worked out or is not allowed;
+	// nsUnknown says it could not be worked out at all (a template failed),
+	// so namespace is not even a guess.
+	nameField      string
+	nameErr, nsErr error
+	nsUnknown      bool
+}
+
+// locate is the one answer to "where does this resource's object live" —
+// its name and namespace — for rendering the object (render), for finding
+// the object a resource made before when it fails to render (keyOf) and for
+// the names a Tenant claims (Claims), so that a Tenant never claims one
+// object and creates another.
+//
+// The name is nameTemplate, else metadata.name, and must not be empty (its
+// syntax is checked by render). The namespace is decided by the first rule
+// that applies:
+//
+//  1. namespace defaults (rendered by the namespace decorator) go into that
+//     namespace; a cluster-scoped kind is an error;
+//  2. a namespaced Tenant owns objects in its own namespace only
+//     (Metacontroller and the garbage collector both require it): a
+//     cluster-scoped kind or a targetNamespace is an error, not an object
+//     that would be created once and never managed;
+//  3. a cluster-scoped kind has none;
+//  4. a ClusterTenant's namespaced object goes to targetNamespace, else to
+//     metadata.namespace; one of them is required and must be a valid name.
+//
+// kind is the object's kind; meta reads metadata.name and
+// metadata.namespace — from the rendered object when there is one, or
+// rendered on their own.
+func (tc *tenantCtx) locate(r *Resource, kind string, meta func(field string) (string, error)) location {
+	var at location
+	if r.NameTemplate != "" {
+		at.nameField = "nameTemplate"
+		at.name, at.nameErr = tc.e.T.RenderString(tc.ctx, r.NameTemplate, tc.vars)
+	} else {
+		at.nameField = "name"
+		at.name, at.nameErr = meta("name")
+	}
+	if at.nameErr == nil && at.name == "" {
+		at.nameField = "name"
+		at.nameErr = fmt.Errorf("the rendered name is empty (set nameTemplate or spec.metadata.name)")
+	}
+
+	switch {
+	case tc.forceNS != "":
+		at.namespace = tc.forceNS
+		if clusterScoped[kind] {
+			at.nsErr = fmt.Errorf("namespace defaults must be namespaced objects, not %s", kind)
+		}
+	case tc.in.Scope == Namespaced && clusterScoped[kind]:
+		at.nsErr = fmt.Errorf("a namespaced Tenant cannot own the cluster-scoped %s %q; use a ClusterTenantRegistry (docs/namespaces.md)", kind, at.name)
+	case tc.in.Scope == Namespaced:
+		at.namespace = tc.ns
+		if r.TargetNamespace != "" {
+			at.nsErr = fmt.Errorf("targetNamespace is only supported for cluster-scoped registries; a namespaced Tenant owns objects in its own namespace %q", tc.ns)
+		}
+	case clusterScoped[kind]:
+	default:
+		var err error
+		if r.TargetNamespace != "" {
+			at.namespace, err = tc.e.T.RenderString(tc.ctx, r.TargetNamespace, tc.vars)
+		} else {
+			at.namespace, err = meta("namespace")
+		}
+		switch {
+		case err != nil:
+			at.namespace, at.nsErr, at.nsUnknown = "", err, true
+		case at.namespace == "":
+			at.nsErr = fmt.Errorf("a ClusterTenant's namespaced %s needs targetNamespace (or spec.metadata.namespace)", kind)
+		default:
+			at.nsErr = names.ValidateName("Namespace", at.namespace)
+		}
+	}
+	return at
+}
+
+// renderMeta reads metadata.name or metadata.namespace of r rendered on its
+// own, for when the whole object is not rendered.
+func (tc *tenantCtx) renderMeta(r *Resource) func(field string) (string, error) {
+	return func(field string) (string, error) {
+		return tc.e.T.RenderString(tc.ctx, object.String(r.Spec, "metadata", field), tc.vars)
+	}
+}
+
+// keyOf is the key r's object gets, worked out from its name and namespace
+// alone for when the rest of it fails to render; ok is false when those
+// cannot be worked out. A namespace the scope forbids is still a place an
+// object of an earlier template may be.
+func (tc *tenantCtx) keyOf(r *Resource) (string, bool) {
+	kind := object.Kind(r.Spec)
+	at := tc.locate(r, kind, tc.renderMeta(r))
+	if at.nameErr != nil || at.nsUnknown {
+		return "", false
+	}
+	return object.TypeKey(object.APIVersion(r.Spec), kind) + "|" + object.ObjKey(at.namespace, at.name), true
+}
+
 // clusterScoped are the kinds a template may produce that have no namespace.
 var clusterScoped = map[string]bool{
 	"Namespace": true, "ClusterRole": true, "ClusterRoleBinding": true, "PersistentVolume": true,
 	"StorageClass": true, "PriorityClass": true, "CustomResourceDefinition": true, "IngressClass": true,
-}
-
-// place sets metadata.namespace by scope. A namespaced Tenant can only own
-// objects in its own namespace (Metacontroller and the garbage collector
-// both require it), so anything else is a clear error instead of an object
-// that would be created once and never managed.
-func (tc *tenantCtx) place(r *Resource, o, md map[string]any) error {
-	kind := object.Kind(o)
-	if tc.forceNS != "" {
-		if clusterScoped[kind] {
-			return fmt.Errorf("namespace defaults must be namespaced objects, not %s", kind)
-		}
-		md["namespace"] = tc.forceNS
-		return nil
-	}
-	if tc.in.Scope == Namespaced {
-		if clusterScoped[kind] {
-			return fmt.Errorf("a namespaced Tenant cannot own the cluster-scoped %s %q; use a ClusterTenantRegistry (docs/namespaces.md)", kind, md["name"])
-		}
-		if r.TargetNamespace != "" {
-			return fmt.Errorf("targetNamespace is only supported for cluster-scoped registries; a namespaced Tenant owns objects in its own namespace %q", tc.ns)
-		}
-		md["namespace"] = tc.ns
-		return nil
-	}
-	if clusterScoped[kind] {
-		delete(md, "namespace")
-		return nil
-	}
-	ns := ""
-	if r.TargetNamespace != "" {
-		s, err := tc.e.T.RenderString(tc.ctx, r.TargetNamespace, tc.vars)
-		if err != nil {
-			return err
-		}
-		ns = s
-	} else if s, _ := md["namespace"].(string); s != "" {
-		ns = s
-	}
-	if ns == "" {
-		return fmt.Errorf("a ClusterTenant's namespaced %s needs targetNamespace (or spec.metadata.namespace)", kind)
-	}
-	if err := names.ValidateName("Namespace", ns); err != nil {
-		return err
-	}
-	md["namespace"] = ns
-	return nil
 }
 
 // stringMap renders metadata.<field> and merges the rendered template map on
