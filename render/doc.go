@@ -13,11 +13,15 @@
 // (when an observed object counts as ready), names (Kubernetes name rules) and
 // object (unstructured helpers).
 //
-// A Tenant sync is spread over four files, one concern each:
+// A Tenant sync is spread over files, one concern each:
 //
 //	tenant.go           the input and output types and the entry (SyncTenant)
 //	tenant_resource.go  the per-resource decision: render, wait, time out, fail
-//	tenant_object.go    rendering one resource's object and placing it
-//	tenant_keep.go      keeping what is observed, Retain anchors, conflicts,
-//	                    leftovers, and assembling the answer and its status
+//	tenant_object.go    rendering one resource's object; locate, the one
+//	                    answer to where it lives (also used by claims.go)
+//	tenant_keep.go      keep: the rule that keeps what is observed, and every
+//	                    path that applies it (render errors, Once, leftovers,
+//	                    an unusable template)
+//	tenant_conflict.go  pre-existing objects, Retain anchors and orphans
+//	tenant_status.go    assembling the answer and its status
 package render

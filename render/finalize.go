@@ -60,7 +60,7 @@ func (tc *tenantCtx) finalize() TenantOutput {
 		switch {
 		case c.level < maxLevel:
 			// Dependencies wait until their dependants are gone.
-			tc.children = append(tc.children, preserveObserved(c.o))
+			tc.children = append(tc.children, keptObject(c.o))
 			st.Reason, st.Message = "WaitingForDependants", fmt.Sprintf("deleted after dependency level %d is gone", maxLevel)
 		case object.Terminating(c.o):
 			fin := object.NestedSlice(c.o, "metadata", "finalizers")

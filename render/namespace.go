@@ -58,7 +58,7 @@ func (e *Engine) SyncNamespace(ctx context.Context, in NamespaceInput) (Namespac
 	if object.String(in.Namespace, "metadata", "labels", LabelTenant) == "" {
 		// Not a tenant Namespace (any more): leave it and its attachments be.
 		for _, k := range keys {
-			out.Attachments = append(out.Attachments, preserveObserved(byKey[k]))
+			out.Attachments = append(out.Attachments, keptObject(byKey[k]))
 		}
 		if out.Attachments == nil {
 			out.Attachments = []object.Obj{}
@@ -68,7 +68,7 @@ func (e *Engine) SyncNamespace(ctx context.Context, in NamespaceInput) (Namespac
 	}
 	keepAll := func(problem string) NamespaceOutput {
 		for _, k := range keys {
-			out.Attachments = append(out.Attachments, preserveObserved(byKey[k]))
+			out.Attachments = append(out.Attachments, keptObject(byKey[k]))
 		}
 		out.Annotations[AnnotationDefaultsError] = &problem
 		return out
@@ -96,7 +96,7 @@ func (e *Engine) SyncNamespace(ctx context.Context, in NamespaceInput) (Namespac
 		if err != nil {
 			problems = append(problems, err.Error())
 			if prev := observedByID[r.ID]; prev != nil {
-				out.Attachments = append(out.Attachments, preserveObserved(prev))
+				out.Attachments = append(out.Attachments, keptObject(prev))
 			}
 			continue
 		}

@@ -292,8 +292,9 @@ type ObservedTenant struct {
 	// those that are not because something broke (see countTenant).
 	Ready, Failed int
 	// Kept returns the Tenant as the registry answers it when it keeps it
-	// (the mass-deletion guard, an invalid registry spec): the observed
-	// object without the fields the API server owns. Called only then.
+	// (the mass-deletion guard, an invalid registry spec; the rule is
+	// written once, at tenantCtx.keep): the observed object without the
+	// fields the API server owns. Called only then.
 	Kept func() object.Obj
 }
 
@@ -552,7 +553,8 @@ func (r *Registry) tenant(name, uid, template string, values map[string]any) obj
 }
 
 // keepTenants answers when the registry spec is unusable: every observed
-// Tenant is kept and the problem is shown in status.
+// Tenant is kept (the rule at tenantCtx.keep) and the problem is shown in
+// status.
 func keepTenants(in RegistryInput, reg *Registry, reason, msg string) RegistryOutput {
 	byName := observedByName(in.Observed)
 	order := sortedKeys(byName)

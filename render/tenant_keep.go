@@ -2,13 +2,82 @@ package render
 
 import (
 	"encoding/json"
-	"fmt"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
+
+// Keeping what is observed: the rule that protects tenants.
+//
+// Metacontroller deletes every observed child an answer leaves out. So an
+// observed child is left out only when the template itself says it should
+// go: its resource was removed from the template (or renamed) with
+// deletionPolicy Delete, or the Tenant is finalized (finalize.go). Whenever
+// the hook cannot say what a child should be, the child is kept — answered
+// exactly as it was last applied, so that re-applying it changes nothing —
+// and status says why:
+//
+//   - its resource failed to render, or one of its dependencies failed:
+//     every object carrying the resource's id label is kept, and so is an
+//     unlabelled one found where the resource's object would live
+//     (observedFor, keepAllOf);
+//   - its resource has creationPolicy Once: created once, never updated;
+//   - a resource failed to render and the object has no id label: there is
+//     no telling whether it was that resource's (leftovers);
+//   - the TenantTemplate is missing or invalid: every child
+//     (keepEverything);
+//   - its resource left the template with deletionPolicy Retain: kept,
+//     marked orphaned and anchored to its Namespace (leftovers).
+//
+// The registry applies the same rule to Tenants: an invalid registry spec
+// (keepTenants) or the mass-deletion guard answers the observed Tenants as
+// they are (ObservedTenant.Kept). A database error, a timeout or a panic is
+// never an answer with fewer children: the hooks answer non-200 and
+// Metacontroller keeps everything.
+//
+// keep is the one call that puts an observed child into a Tenant's answer
+// unchanged; keptObject is what such a child looks like.
+func (tc *tenantCtx) keep(o object.Obj, r *Resource) {
+	tc.used[object.Key(o)] = true
+	tc.children = append(tc.children, tc.preserve(o, r))
+}
+
+// observedFor finds the observed object r made: the one at the name it
+// renders to; when it has no such object and failed to render (or is
+// Once), the one carrying its id label (its name may have changed since:
+// new template or row); when it failed to render, an unlabelled object
+// (made by an earlier version or another tool) where its object would live.
+// Objects found by id label or place are marked keptByID: another resource
+// that renders to their name wins them.
+func (tc *tenantCtx) observedFor(r *Resource, rendered object.Obj, rerr error) object.Obj {
+	if rerr == nil {
+		k := object.Key(rendered)
+		if o := tc.observed[k]; o != nil {
+			if tc.keptByID[k] {
+				// An earlier resource kept this object because of its (stale)
+				// id label; the resource that renders its name owns it.
+				tc.dropChild(k)
+			}
+			return o
+		}
+	}
+	if rerr != nil || r.CreationPolicy == CreationOnce {
+		for _, o := range tc.byID[r.ID] {
+			if k := object.Key(o); !tc.used[k] {
+				tc.keptByID[k] = true
+				return o
+			}
+		}
+	}
+	if rerr != nil {
+		if k, ok := tc.keyOf(r); ok && !tc.used[k] && tc.observed[k] != nil {
+			tc.keptByID[k] = true
+			return tc.observed[k]
+		}
+	}
+	return nil
+}
 
 // keepAllOf keeps, unchanged, every observed object that carries r's id and
 // is not accounted for yet, and reports whether there was one. A resource
@@ -19,9 +88,8 @@ func (tc *tenantCtx) keepAllOf(r *Resource) bool {
 	kept := false
 	for _, o := range tc.byID[r.ID] {
 		if k := object.Key(o); !tc.used[k] {
-			tc.used[k] = true
 			tc.keptByID[k] = true
-			tc.children = append(tc.children, tc.preserve(o, r))
+			tc.keep(o, r)
 			kept = true
 		}
 	}
@@ -34,14 +102,15 @@ func (tc *tenantCtx) keepAllOf(r *Resource) bool {
 // Either way a re-apply is a no-op, which is what both a Once child and a
 // child whose template failed need.
 func (tc *tenantCtx) preserve(o object.Obj, r *Resource) object.Obj {
-	out := preserveObserved(o)
+	out := keptObject(o)
 	if r != nil && r.DeletionPolicy == DeletionRetain {
 		out = tc.withAnchor(out, r)
 	}
 	return out
 }
 
-func preserveObserved(o object.Obj) object.Obj {
+// keptObject is an observed object as an answer keeps it (see keep).
+func keptObject(o object.Obj) object.Obj {
 	var out object.Obj
 	if s := object.String(o, "metadata", "annotations", object.LastAppliedAnnotation); s != "" {
 		var m map[string]any
@@ -77,114 +146,6 @@ func preserveObserved(o object.Obj) object.Obj {
 	return out
 }
 
-// withAnchor gives a Retain child a second, non-controller owner that lives
-// longer than the Tenant: its Namespace. When the Tenant goes, the garbage
-// collector only strips the Tenant's reference and the child survives
-// (docs/policies.md).
-func (tc *tenantCtx) withAnchor(o object.Obj, r *Resource) object.Obj {
-	if r.DeletionPolicy != DeletionRetain {
-		return o
-	}
-	return addAnchor(o, tc.in.Namespace)
-}
-
-func addAnchor(o object.Obj, ns object.Obj) object.Obj {
-	if ns == nil || object.UID(ns) == "" || object.Namespace(o) == "" {
-		return o
-	}
-	md := object.Map(o, "metadata")
-	refs := object.NestedSlice(o, "metadata", "ownerReferences")
-	for _, ref := range refs {
-		if m, ok := ref.(map[string]any); ok && m["uid"] == object.UID(ns) {
-			return o
-		}
-	}
-	refs = append(refs, map[string]any{
-		"apiVersion":         "v1",
-		"kind":               "Namespace",
-		"name":               object.Name(ns),
-		"uid":                object.UID(ns),
-		"controller":         false,
-		"blockOwnerDeletion": false,
-	})
-	md["ownerReferences"] = refs
-	return o
-}
-
-func hasAnchor(o object.Obj) bool {
-	for _, ref := range object.NestedSlice(o, "metadata", "ownerReferences") {
-		if m, ok := ref.(map[string]any); ok && m["kind"] == "Namespace" {
-			if c, _ := m["controller"].(bool); !c {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// existing finds a pre-existing object that is not this Tenant's child.
-func (tc *tenantCtx) existing(rendered object.Obj) object.Obj {
-	return findByKey(tc.in.Existing, object.Key(rendered))
-}
-
-// findByKey returns the object of objs with object.Key k, or nil.
-func findByKey(objs []object.Obj, k string) object.Obj {
-	for _, o := range objs {
-		if object.Key(o) == k {
-			return o
-		}
-	}
-	return nil
-}
-
-// conflict applies the conflict policy to an object that exists before this
-// Tenant created it. Nothing is ever taken from another controller; an
-// unowned object is left alone under Stuck and adopted under Force (by the
-// adoption decorator, which gives it this Tenant's selector label so that
-// Metacontroller adopts it).
-func conflict(r *Resource, other object.Obj) (reason, message string, emit bool) {
-	what := fmt.Sprintf("%s %s already exists", object.Kind(other), object.ObjKey(object.Namespace(other), object.Name(other)))
-	for _, ref := range object.NestedSlice(other, "metadata", "ownerReferences") {
-		if m, ok := ref.(map[string]any); ok {
-			if c, _ := m["controller"].(bool); c {
-				return "Conflict", fmt.Sprintf("%s and is controlled by %s %s; tenant-hooks never takes over an object another controller owns (conflictPolicy %s)",
-					what, object.String(m, "kind"), object.String(m, "name"), r.ConflictPolicy), false
-			}
-		}
-	}
-	managers := managersOf(other)
-	if r.ConflictPolicy != ConflictForce {
-		return "Conflict", fmt.Sprintf("%s and is not managed by this Tenant (field managers: %s); conflictPolicy Stuck leaves it alone: delete it, or set conflictPolicy: Force to take it over",
-			what, managers), false
-	}
-	return "AwaitingAdoption", fmt.Sprintf("%s without an owner (field managers: %s); conflictPolicy Force: the adoption decorator labels it so that Metacontroller adopts it into this Tenant", what, managers), true
-}
-
-func managersOf(o object.Obj) string {
-	seen := map[string]bool{}
-	var out []string
-	for _, mf := range object.NestedSlice(o, "metadata", "managedFields") {
-		if m, ok := mf.(map[string]any); ok {
-			if n := object.String(m, "manager"); n != "" && !seen[n] {
-				seen[n] = true
-				out = append(out, n)
-			}
-		}
-	}
-	if len(out) == 0 {
-		return "unknown"
-	}
-	sort.Strings(out)
-	return strings.Join(out, ", ")
-}
-
-// orphanFor finds a retained object of an earlier Tenant that has the name
-// this resource wants. Metacontroller ignores a create of an existing object,
-// so without this the resource would wait for ever.
-func (tc *tenantCtx) orphanFor(rendered object.Obj) object.Obj {
-	return findByKey(tc.in.Related, object.Key(rendered))
-}
-
 // leftovers handles observed children no resource claimed: removed from the
 // template or renamed. Delete children are left out (Metacontroller deletes
 // them); Retain children stay, marked as orphaned.
@@ -198,7 +159,7 @@ func (tc *tenantCtx) leftovers() {
 		if tc.renderFailed && object.String(o, "metadata", "labels", LabelResourceID) == "" {
 			// Without our id label there is no telling which resource made
 			// it, and one of them failed to render: keep it unchanged.
-			tc.children = append(tc.children, preserveObserved(o))
+			tc.keep(o, nil)
 			continue
 		}
 		if object.String(o, "metadata", "annotations", AnnotationDeletionPolicy) != DeletionRetain {
@@ -218,7 +179,7 @@ func (tc *tenantCtx) leftovers() {
 }
 
 func (tc *tenantCtx) markOrphan(o object.Obj, since, reason string) object.Obj {
-	out := addAnchor(preserveObserved(o), tc.in.Namespace)
+	out := addAnchor(keptObject(o), tc.in.Namespace)
 	md := object.Map(out, "metadata")
 	labels, _ := md["labels"].(map[string]any)
 	if labels == nil {
@@ -242,7 +203,7 @@ func (tc *tenantCtx) markOrphan(o object.Obj, since, reason string) object.Obj {
 // anything, and the reason is in status.
 func (tc *tenantCtx) keepEverything(err error) TenantOutput {
 	for _, k := range sortedKeys(tc.observed) {
-		tc.children = append(tc.children, preserveObserved(tc.observed[k]))
+		tc.keep(tc.observed[k], nil)
 	}
 	reason := "TemplateInvalid"
 	if tc.in.Template == nil {
@@ -256,80 +217,4 @@ func (tc *tenantCtx) keepEverything(err error) TenantOutput {
 	}
 	out.Status["conditions"] = conds
 	return out
-}
-
-func condition(typ, status, reason, message string) map[string]any {
-	c := map[string]any{"type": typ, "status": status, "reason": reason}
-	if message != "" {
-		c["message"] = message
-	}
-	return c
-}
-
-// output assembles the answer: children sorted by type and key (order is
-// irrelevant to Metacontroller but byte-stable output is not), status.
-func (tc *tenantCtx) output() TenantOutput {
-	children := tc.children
-	if children == nil {
-		children = []object.Obj{}
-	}
-	sort.SliceStable(children, func(i, j int) bool { return object.Key(children[i]) < object.Key(children[j]) })
-
-	var ready, failed, desired int
-	var waiting, pending, retained int
-	var failedIDs, waitingIDs []string
-	res := make([]any, 0, len(tc.resources))
-	for _, r := range tc.resources {
-		switch r.State {
-		case StateReady:
-			ready++
-		case StateFailed:
-			failed++
-			failedIDs = append(failedIDs, r.ID)
-		case StateWaiting:
-			waiting++
-			waitingIDs = append(waitingIDs, r.ID)
-		case StatePending:
-			pending++
-			waitingIDs = append(waitingIDs, r.ID)
-		case StateRetained:
-			retained++
-		}
-		if r.State != StateRetained {
-			desired++
-		}
-		res = append(res, r.asMap())
-	}
-	status := map[string]any{
-		"desiredResources": desired,
-		"readyResources":   ready,
-		"failedResources":  failed,
-		"resources":        res,
-	}
-	if tc.tpl != nil {
-		status["templateGeneration"] = tc.tpl.Generation
-	}
-	var conds []any
-	switch {
-	case desired == 0:
-		conds = append(conds, condition("Ready", "True", "NoResources", "the template declares no resources"))
-	case ready == desired:
-		conds = append(conds, condition("Ready", "True", "AllResourcesReady", fmt.Sprintf("%d/%d resources ready", ready, desired)))
-	case failed > 0:
-		conds = append(conds, condition("Ready", "False", "ResourcesFailed", fmt.Sprintf("%d/%d resources ready; failed: %s", ready, desired, strings.Join(failedIDs, ", "))))
-	default:
-		conds = append(conds, condition("Ready", "False", "ResourcesNotReady", fmt.Sprintf("%d/%d resources ready; waiting: %s", ready, desired, strings.Join(waitingIDs, ", "))))
-	}
-	if waiting+pending > 0 {
-		conds = append(conds, condition("Progressing", "True", "Converging", fmt.Sprintf("%d waiting for readiness, %d waiting for dependencies", waiting, pending)))
-	} else {
-		conds = append(conds, condition("Progressing", "False", "Converged", ""))
-	}
-	if failed > 0 {
-		conds = append(conds, condition("Degraded", "True", "ResourceFailures", fmt.Sprintf("%d failed: %s", failed, strings.Join(failedIDs, ", "))))
-	} else {
-		conds = append(conds, condition("Degraded", "False", "Healthy", ""))
-	}
-	status["conditions"] = conds
-	return TenantOutput{Children: children, Status: status, ResyncAfter: tc.resync, TimeDependent: tc.timeDep}
 }

@@ -19,37 +19,10 @@ type resState struct {
 func (tc *tenantCtx) resource(r *Resource) {
 	st := ResourceStatus{ID: r.ID, Kind: object.Kind(r.Spec)}
 	rendered, rerr := tc.render(r)
-	var observed object.Obj
 	if rerr == nil {
 		st.Name, st.Namespace = object.Name(rendered), object.Namespace(rendered)
-		k := object.Key(rendered)
-		observed = tc.observed[k]
-		if observed != nil && tc.keptByID[k] {
-			// An earlier resource kept this object because of its (stale)
-			// id label; the resource that renders its name owns it.
-			tc.dropChild(k)
-		}
 	}
-	if observed == nil && (rerr != nil || r.CreationPolicy == CreationOnce) {
-		// The name may have changed (new template or row) or failed to render:
-		// the object this resource created before still carries its id.
-		for _, o := range tc.byID[r.ID] {
-			if k := object.Key(o); !tc.used[k] {
-				observed = o
-				tc.keptByID[k] = true
-				break
-			}
-		}
-	}
-	if observed == nil && rerr != nil {
-		// An object without our id label (made by an earlier version or
-		// another tool) is still found by the name it would get: a render
-		// error must not delete it either.
-		if k, ok := tc.keyOf(r); ok && !tc.used[k] && tc.observed[k] != nil {
-			observed = tc.observed[k]
-			tc.keptByID[k] = true // kept, not rendered: another resource of that name wins
-		}
-	}
+	observed := tc.observedFor(r, rendered, rerr)
 	if observed != nil {
 		tc.used[object.Key(observed)] = true
 		if st.Name == "" || r.CreationPolicy == CreationOnce {
@@ -63,7 +36,7 @@ func (tc *tenantCtx) resource(r *Resource) {
 		tc.renderFailed = true
 		st.State, st.Reason, st.Message = StateFailed, "RenderError", rerr.Error()
 		if observed != nil {
-			tc.children = append(tc.children, tc.preserve(observed, r))
+			tc.keep(observed, r)
 			st.Message += " (keeping the existing object unchanged)"
 		}
 		tc.keepAllOf(r)
@@ -96,7 +69,7 @@ func (tc *tenantCtx) resource(r *Resource) {
 		return
 	}
 	if observed != nil && r.CreationPolicy == CreationOnce {
-		tc.children = append(tc.children, tc.preserve(observed, r))
+		tc.keep(observed, r)
 	} else {
 		tc.children = append(tc.children, tc.withAnchor(rendered, r))
 	}
