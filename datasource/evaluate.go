@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/tenant-hooks/tenant-hooks/internal/ordered"
 )
 
 // MaxExamples is how many skipped rows and duplicate uids a Result keeps as
@@ -81,7 +83,7 @@ func Evaluate(m Mapping, rows []RawRow) Result {
 	res := Result{Total: len(rows)}
 
 	extras := make([]extraColumn, 0, len(m.Extra))
-	for _, v := range sortedKeys(m.Extra) {
+	for _, v := range ordered.Keys(m.Extra) {
 		extras = append(extras, extraColumn{variable: v, column: m.Extra[v]})
 	}
 	nValues := 2 + len(extras)

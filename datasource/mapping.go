@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/tenant-hooks/tenant-hooks/internal/ordered"
 )
 
 // Mapping says which columns feed which template variables (from
@@ -49,7 +51,7 @@ func (m Mapping) Validate() error {
 	check("valueMappings.uid", m.UID, true)
 	check("valueMappings.hostOrUrl", m.HostOrURL, false)
 	check("valueMappings.activate", m.Activate, true)
-	for _, v := range sortedKeys(m.Extra) {
+	for _, v := range ordered.Keys(m.Extra) {
 		field := fmt.Sprintf("extraValueMappings[%q]", v)
 		switch {
 		case !validTemplateIdentifier(v):
@@ -95,13 +97,4 @@ func validTemplateIdentifier(s string) bool {
 		}
 	}
 	return true
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

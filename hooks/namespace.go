@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tenant-hooks/tenant-hooks/hooks/wire"
+	"github.com/tenant-hooks/tenant-hooks/internal/ordered"
 	"github.com/tenant-hooks/tenant-hooks/render"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
@@ -60,13 +61,13 @@ func (s *Server) namespaceSync(ctx context.Context, _ *http.Request, body []byte
 	in := render.NamespaceInput{Namespace: r.Object, AttachmentTypes: map[string]bool{}}
 	for typ, objs := range r.Attachments {
 		in.AttachmentTypes[typ] = true
-		for _, k := range sortedKeys(objs) {
+		for _, k := range ordered.Keys(objs) {
 			in.Observed = append(in.Observed, objs[k])
 		}
 	}
 	name := object.String(r.Object, "metadata", "labels", render.LabelTenant)
 	for _, kind := range []string{"Tenant", "ClusterTenant"} {
-		for _, k := range sortedKeys(r.Related[object.TypeKey(render.APIVersion, kind)]) {
+		for _, k := range ordered.Keys(r.Related[object.TypeKey(render.APIVersion, kind)]) {
 			if o := r.Related[object.TypeKey(render.APIVersion, kind)][k]; object.Name(o) == name {
 				in.Tenant = o
 			}
@@ -131,7 +132,7 @@ func (s *Server) adoptionSync(_ context.Context, _ *http.Request, body []byte) (
 	in := render.AdoptionInput{Object: r.Object}
 	for _, kind := range []string{"Tenant", "ClusterTenant"} {
 		objs := r.Related[object.TypeKey(render.APIVersion, kind)]
-		for _, k := range sortedKeys(objs) {
+		for _, k := range ordered.Keys(objs) {
 			in.Tenants = append(in.Tenants, objs[k])
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/tenant-hooks/tenant-hooks/datasource"
 	"github.com/tenant-hooks/tenant-hooks/datasource/mysql"
 	"github.com/tenant-hooks/tenant-hooks/hooks/wire"
+	"github.com/tenant-hooks/tenant-hooks/internal/ordered"
 	"github.com/tenant-hooks/tenant-hooks/render"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
@@ -65,7 +66,7 @@ func (s *Server) registrySync(ctx context.Context, _ *http.Request, body io.Read
 		return answer{}, &wire.DecodeError{Err: errMissingParent}
 	}
 	in := render.RegistryInput{Registry: r.Parent, Observed: r.Observed}
-	for _, k := range sortedKeys(r.Related[templateTypeKey]) {
+	for _, k := range ordered.Keys(r.Related[templateTypeKey]) {
 		in.Templates = append(in.Templates, r.Related[templateTypeKey][k])
 	}
 	reg, specErr := render.ParseRegistry(r.Parent)

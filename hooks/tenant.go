@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tenant-hooks/tenant-hooks/hooks/wire"
+	"github.com/tenant-hooks/tenant-hooks/internal/ordered"
 	"github.com/tenant-hooks/tenant-hooks/render"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
@@ -152,10 +153,10 @@ func TenantInputFrom(r *wire.CompositeRequest) render.TenantInput {
 		in.Scope = render.Cluster
 	}
 	observed := map[string]bool{}
-	for _, typ := range sortedTypeKeys(r.Children) {
+	for _, typ := range ordered.Keys(r.Children) {
 		objs := r.Children[typ]
 		in.ChildTypes[typ] = true
-		for _, k := range sortedKeys(objs) {
+		for _, k := range ordered.Keys(objs) {
 			in.Observed = append(in.Observed, objs[k])
 			observed[typ+"|"+k] = true
 		}
@@ -165,9 +166,9 @@ func TenantInputFrom(r *wire.CompositeRequest) render.TenantInput {
 	if tplNS == "" {
 		tplNS = object.Namespace(r.Parent)
 	}
-	for _, typ := range sortedTypeKeys(r.Related) {
+	for _, typ := range ordered.Keys(r.Related) {
 		objs := r.Related[typ]
-		for _, k := range sortedKeys(objs) {
+		for _, k := range ordered.Keys(objs) {
 			o := objs[k]
 			switch {
 			case typ == templateTypeKey:

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tenant-hooks/tenant-hooks/internal/ordered"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
 
@@ -32,7 +33,7 @@ func (tc *tenantCtx) finalize() TenantOutput {
 	known := tc.templateFacts()
 	var retain, del []child
 	maxLevel := -1
-	for _, k := range sortedKeys(tc.observed) {
+	for _, k := range ordered.Keys(tc.observed) {
 		o := tc.observed[k]
 		c := child{key: k, o: o, level: level(o, known[k])}
 		if object.Kind(o) == "Namespace" {

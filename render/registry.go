@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/internal/ordered"
 	"github.com/tenant-hooks/tenant-hooks/render/names"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
@@ -388,7 +389,7 @@ func (e *Engine) SyncRegistry(ctx context.Context, in RegistryInput) RegistryOut
 
 	observed := observedByName(in.Observed)
 	var toDelete []string
-	for _, n := range sortedKeys(observed) {
+	for _, n := range ordered.Keys(observed) {
 		if !desired[n] && !in.Observed[observed[n]].Terminating {
 			toDelete = append(toDelete, n)
 		}
@@ -557,7 +558,7 @@ func (r *Registry) tenant(name, uid, template string, values map[string]any) obj
 // status.
 func keepTenants(in RegistryInput, reg *Registry, reason, msg string) RegistryOutput {
 	byName := observedByName(in.Observed)
-	order := sortedKeys(byName)
+	order := ordered.Keys(byName)
 	ready, failed := countTenants(in.Observed)
 	interval := DefaultSyncInterval
 	if reg != nil && reg.SyncInterval > 0 {

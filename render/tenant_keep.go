@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tenant-hooks/tenant-hooks/internal/ordered"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
 
@@ -150,7 +151,7 @@ func keptObject(o object.Obj) object.Obj {
 // template or renamed. Delete children are left out (Metacontroller deletes
 // them); Retain children stay, marked as orphaned.
 func (tc *tenantCtx) leftovers() {
-	keys := sortedKeys(tc.observed)
+	keys := ordered.Keys(tc.observed)
 	for _, k := range keys {
 		if tc.used[k] {
 			continue
@@ -202,7 +203,7 @@ func (tc *tenantCtx) markOrphan(o object.Obj, since, reason string) object.Obj {
 // observed child is returned unchanged, so an unusable template never deletes
 // anything, and the reason is in status.
 func (tc *tenantCtx) keepEverything(err error) TenantOutput {
-	for _, k := range sortedKeys(tc.observed) {
+	for _, k := range ordered.Keys(tc.observed) {
 		tc.keep(tc.observed[k], nil)
 	}
 	reason := "TemplateInvalid"

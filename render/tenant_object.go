@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tenant-hooks/tenant-hooks/internal/ordered"
 	"github.com/tenant-hooks/tenant-hooks/render/names"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
@@ -102,7 +103,7 @@ func (tc *tenantCtx) render(r *Resource) (object.Obj, error) {
 	}
 	if tc.in.ChildTypes != nil && !tc.in.ChildTypes[object.TypeKey(apiVersion, kind)] {
 		return fail("kind", fmt.Errorf("%s is not a child type of this controller (declared: %s); add it to the controller's childResources (see docs/deploy.md)",
-			object.TypeKey(apiVersion, kind), strings.Join(sortedKeys(tc.in.ChildTypes), ", ")))
+			object.TypeKey(apiVersion, kind), strings.Join(ordered.Keys(tc.in.ChildTypes), ", ")))
 	}
 	delete(o, "status")
 	for _, f := range serverOwned {
@@ -241,7 +242,7 @@ func (tc *tenantCtx) stringMap(md map[string]any, field string, tplMap map[strin
 			out[k] = s
 		}
 	}
-	for _, k := range sortedKeys(tplMap) {
+	for _, k := range ordered.Keys(tplMap) {
 		s, err := tc.e.T.RenderString(tc.ctx, tplMap[k], tc.vars)
 		if err != nil {
 			return nil, fmt.Errorf("%s.%s: %w", tplField, k, err)
@@ -264,7 +265,7 @@ func (tc *tenantCtx) walk(v any, path string) (any, error) {
 		out := make(map[string]any, len(t))
 		// Sorted, so that of two bad fields the same one is reported every
 		// time: the message is part of the status, which must be stable.
-		for _, k := range sortedKeys(t) {
+		for _, k := range ordered.Keys(t) {
 			r, err := tc.walk(t[k], path+"."+k)
 			if err != nil {
 				return nil, err

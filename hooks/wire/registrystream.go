@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/tenant-hooks/tenant-hooks/internal/ordered"
 	"github.com/tenant-hooks/tenant-hooks/render"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
@@ -469,9 +469,9 @@ func (p *fastParser) keepOnly(o map[string]any, k string, want func(string) bool
 // observeAll summarises complete children (the in-memory path).
 func observeAll(m ObjectMap) []render.ObservedTenant {
 	var out []render.ObservedTenant
-	for _, typ := range slices.Sorted(maps.Keys(m)) {
+	for _, typ := range ordered.Keys(m) {
 		objs := m[typ]
-		for _, k := range slices.Sorted(maps.Keys(objs)) {
+		for _, k := range ordered.Keys(objs) {
 			out = append(out, render.ObserveTenant(objs[k]))
 		}
 	}

@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"sort"
 	"strconv"
 
+	"github.com/tenant-hooks/tenant-hooks/internal/ordered"
 	"github.com/tenant-hooks/tenant-hooks/render"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
@@ -46,11 +46,7 @@ func New(parentUID string) *Cluster {
 
 // Objects returns the cluster's objects sorted by key.
 func (c *Cluster) Objects() []object.Obj {
-	keys := make([]string, 0, len(c.objects))
-	for k := range c.objects {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := ordered.Keys(c.objects)
 	out := make([]object.Obj, len(keys))
 	for i, k := range keys {
 		out[i] = c.objects[k]
@@ -167,7 +163,7 @@ func (c *Cluster) Apply(children []object.Obj) {
 			c.Deletes++
 		}
 	}
-	for _, k := range sortedKeys(want) {
+	for _, k := range ordered.Keys(want) {
 		d := want[k]
 		cur, exists := c.objects[k]
 		if exists && !c.owned(cur) {
@@ -414,13 +410,4 @@ func Converge(ctx context.Context, e *render.Engine, in render.TenantInput, c *C
 		prev = cur
 	}
 	return rounds, fmt.Errorf("no fixpoint after %d rounds", maxRounds)
-}
-
-func sortedKeys(m map[string]object.Obj) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
