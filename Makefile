@@ -67,7 +67,7 @@ lint: ## go vet, gofmt, staticcheck and `tenant-hooks lint` over examples/
 	$(GO) run ./cmd/tenant-hooks lint examples/
 
 .PHONY: golden-update
-golden-update: ## Rewrite golden files (examples/*/expected) from the current code
+golden-update: ## Rewrite golden files (examples/*/expected, examples/requests, hooks/testdata) from the current code
 	$(GO) test ./cmd/tenant-hooks/ ./hooks/ -run 'Golden' -update
 
 .PHONY: e2e

@@ -3,10 +3,8 @@ package hooks_test
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -16,31 +14,16 @@ import (
 
 	"github.com/tenant-hooks/tenant-hooks/datasource/mysql"
 	"github.com/tenant-hooks/tenant-hooks/hooks"
+	"github.com/tenant-hooks/tenant-hooks/internal/golden"
 	"github.com/tenant-hooks/tenant-hooks/internal/mysqltest"
 )
 
 // The answers of every captured request, recorded before the performance
 // work (decoding, rendering and encoding changes) and compared byte for byte
 // since: an optimisation must never change an answer. Regenerate on purpose
-// with `make golden-update` (or UPDATE_GOLDEN=1 go test ./hooks -run Golden)
-// and review the diff of hooks/testdata/fixture-answers.golden.json.
+// with `make golden-update` (go test -update) and review the diff of
+// hooks/testdata/fixture-answers.golden.json.
 const answersGolden = "testdata/fixture-answers.golden.json"
-
-func init() {
-	// `make golden-update` passes -update to this package too; define it
-	// unless another test file of the package already did.
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files")
-	}
-}
-
-func goldenUpdate() bool {
-	if os.Getenv("UPDATE_GOLDEN") != "" {
-		return true
-	}
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
 
 // goldenHooks are the routes of the tenant, registry and namespace hooks.
 var goldenHooks = []string{
@@ -129,19 +112,16 @@ func TestFixtureAnswersGolden(t *testing.T) {
 	ts := newServer(t, mysql.PoolOptions{Dial: mysqltest.Redirect(t)}, hooks.Config{})
 	got := goldenAnswers(t, ts)[0]
 	require.NotEmpty(t, got)
-	if goldenUpdate() {
+	if golden.Update() {
 		var b bytes.Buffer
 		enc := json.NewEncoder(&b)
 		enc.SetEscapeHTML(false) // keep the answers' bytes as they are
 		enc.SetIndent("", "  ")
 		require.NoError(t, enc.Encode(got))
-		require.NoError(t, os.MkdirAll(filepath.Dir(answersGolden), 0o755))
-		require.NoError(t, os.WriteFile(answersGolden, b.Bytes(), 0o644))
-		t.Logf("wrote %s (%d answers)", answersGolden, len(got))
+		golden.Write(t, answersGolden, b.Bytes())
 		return
 	}
-	raw, err := os.ReadFile(answersGolden)
-	require.NoError(t, err, "run `make golden-update` to record the answers")
+	raw := golden.Read(t, answersGolden)
 	var want map[string]goldenAnswer
 	require.NoError(t, json.Unmarshal(raw, &want))
 	for k := range want {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"io"
 	"log/slog"
 	"net/http"
@@ -21,13 +20,12 @@ import (
 	"github.com/tenant-hooks/tenant-hooks/datasource/mysql"
 	"github.com/tenant-hooks/tenant-hooks/hooks"
 	"github.com/tenant-hooks/tenant-hooks/hooks/wire"
+	"github.com/tenant-hooks/tenant-hooks/internal/golden"
 	"github.com/tenant-hooks/tenant-hooks/render"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 	"github.com/tenant-hooks/tenant-hooks/render/sim"
 	"github.com/tenant-hooks/tenant-hooks/render/tmpl"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files under examples/")
 
 const examplesDir = "../../examples"
 
@@ -41,18 +39,6 @@ var examples = []example{
 	{name: "basic-webapp", files: []string{"template.yaml", "registry-static.yaml"}},
 	{name: "multi-template", files: []string{"templates.yaml", "registry.yaml"}},
 	{name: "namespace-per-tenant", files: []string{"template.yaml", "registry.yaml"}},
-}
-
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
-		require.NoError(t, os.WriteFile(path, got, 0o644))
-		return
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "missing golden file; run make golden-update")
-	require.Equal(t, string(want), string(got), "%s is out of date; run make golden-update and review the diff", path)
 }
 
 func loadExample(t *testing.T, ex example) []object.Obj {
@@ -79,10 +65,10 @@ func TestGoldenExamples(t *testing.T) {
 			require.Empty(t, res.Problems)
 			var buf bytes.Buffer
 			require.NoError(t, printObjects(&buf, res.Children, "yaml"))
-			golden(t, filepath.Join(examplesDir, ex.name, "expected", "children.yaml"), buf.Bytes())
+			golden.Check(t, filepath.Join(examplesDir, ex.name, "expected", "children.yaml"), buf.Bytes())
 			buf.Reset()
 			require.NoError(t, printObjects(&buf, res.Tenants, "yaml"))
-			golden(t, filepath.Join(examplesDir, ex.name, "expected", "tenants.yaml"), buf.Bytes())
+			golden.Check(t, filepath.Join(examplesDir, ex.name, "expected", "tenants.yaml"), buf.Bytes())
 		})
 	}
 }
@@ -153,15 +139,15 @@ func TestGoldenRequests(t *testing.T) {
 	// Registry: customize and sync with no Tenants yet.
 	regReq := map[string]any{"controller": map[string]any{"metadata": map[string]any{"name": "tenantregistry-controller"}}, "parent": registry}
 	b := pretty(t, regReq)
-	golden(t, filepath.Join(dir, "registry-customize.json"), b)
-	golden(t, filepath.Join(dir, "registry-customize.response.json"), prettyJSON(t, call(t, h, "/hooks/registries/customize", b)))
+	golden.Check(t, filepath.Join(dir, "registry-customize.json"), b)
+	golden.Check(t, filepath.Join(dir, "registry-customize.response.json"), prettyJSON(t, call(t, h, "/hooks/registries/customize", b)))
 	regSync := map[string]any{"controller": regReq["controller"], "parent": registry,
 		"children": map[string]any{"Tenant." + render.APIVersion: map[string]any{}},
 		"related":  objectMap(template), "finalizing": false}
 	b = pretty(t, regSync)
-	golden(t, filepath.Join(dir, "registry-sync.json"), b)
+	golden.Check(t, filepath.Join(dir, "registry-sync.json"), b)
 	regAns := call(t, h, "/hooks/registries/sync", b)
-	golden(t, filepath.Join(dir, "registry-sync.response.json"), prettyJSON(t, regAns))
+	golden.Check(t, filepath.Join(dir, "registry-sync.response.json"), prettyJSON(t, regAns))
 
 	var ra wire.CompositeResponse
 	require.NoError(t, wire.DecodeBytes(regAns, &ra))
@@ -171,8 +157,8 @@ func TestGoldenRequests(t *testing.T) {
 	ns := map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "saas", "uid": "00000000-0000-0000-0000-namespace000"}}
 
 	b = pretty(t, map[string]any{"controller": controller, "parent": tenant})
-	golden(t, filepath.Join(dir, "tenant-customize.json"), b)
-	golden(t, filepath.Join(dir, "tenant-customize.response.json"), prettyJSON(t, call(t, h, "/hooks/tenants/customize", b)))
+	golden.Check(t, filepath.Join(dir, "tenant-customize.json"), b)
+	golden.Check(t, filepath.Join(dir, "tenant-customize.response.json"), prettyJSON(t, call(t, h, "/hooks/tenants/customize", b)))
 
 	emptyChildren := map[string]any{}
 	for _, k := range tenantChildTypes {
@@ -181,8 +167,8 @@ func TestGoldenRequests(t *testing.T) {
 	related := objectMap(template, ns)
 	first := map[string]any{"controller": controller, "parent": tenant, "children": emptyChildren, "related": related, "finalizing": false}
 	b = pretty(t, first)
-	golden(t, filepath.Join(dir, "tenant-sync-first.json"), b)
-	golden(t, filepath.Join(dir, "tenant-sync-first.response.json"), prettyJSON(t, call(t, h, "/hooks/tenants/sync", b)))
+	golden.Check(t, filepath.Join(dir, "tenant-sync-first.json"), b)
+	golden.Check(t, filepath.Join(dir, "tenant-sync-first.response.json"), prettyJSON(t, call(t, h, "/hooks/tenants/sync", b)))
 
 	// Converge in memory, then ask the hook for the steady state.
 	engine := render.New(render.Options{Templates: tmpl.Options{}, Now: cliNow})
@@ -200,9 +186,9 @@ func TestGoldenRequests(t *testing.T) {
 	}
 	steady := map[string]any{"controller": controller, "parent": steadyTenant, "children": children, "related": related, "finalizing": false}
 	b = pretty(t, steady)
-	golden(t, filepath.Join(dir, "tenant-sync.json"), b)
+	golden.Check(t, filepath.Join(dir, "tenant-sync.json"), b)
 	ans := call(t, h, "/hooks/tenants/sync", b)
-	golden(t, filepath.Join(dir, "tenant-sync.response.json"), prettyJSON(t, ans))
+	golden.Check(t, filepath.Join(dir, "tenant-sync.response.json"), prettyJSON(t, ans))
 
 	// One code path: the CLI's children for acme-web are the hook's.
 	res, err := Render(context.Background(), docs, nil, "default", false)
