@@ -24,11 +24,11 @@ func (s *Server) namespaceCustomize(_ context.Context, _ *http.Request, body []b
 	if req.Parent == nil {
 		return answer{}, &wire.DecodeError{Err: errMissingParent}
 	}
-	return answer{body: wire.CustomizeResponse{RelatedResources: NamespaceRelated(req.Parent)}}, nil
+	return answer{body: wire.CustomizeResponse{RelatedResources: namespaceRelated(req.Parent)}}, nil
 }
 
-// NamespaceRelated is the customize answer of the namespace decorator.
-func NamespaceRelated(ns object.Obj) []wire.RelatedRule {
+// namespaceRelated is the customize answer of the namespace decorator.
+func namespaceRelated(ns object.Obj) []wire.RelatedRule {
 	tenant := object.String(ns, "metadata", "labels", render.LabelTenant)
 	tenantNS := object.String(ns, "metadata", "labels", render.LabelTenantNamespace)
 	rules := []wire.RelatedRule{}
@@ -100,11 +100,11 @@ func (s *Server) adoptionCustomize(_ context.Context, _ *http.Request, body []by
 	if req.Parent == nil {
 		return answer{}, &wire.DecodeError{Err: errMissingParent}
 	}
-	return answer{body: wire.CustomizeResponse{RelatedResources: AdoptionRelated(req.Parent)}}, nil
+	return answer{body: wire.CustomizeResponse{RelatedResources: adoptionRelated(req.Parent)}}, nil
 }
 
-// AdoptionRelated is the customize answer of the adoption decorators.
-func AdoptionRelated(o object.Obj) []wire.RelatedRule {
+// adoptionRelated is the customize answer of the adoption decorators.
+func adoptionRelated(o object.Obj) []wire.RelatedRule {
 	rules := []wire.RelatedRule{}
 	ns := object.Namespace(o)
 	tenant := object.String(o, "metadata", "labels", render.LabelTenant)

@@ -28,11 +28,11 @@ func (s *Server) registryCustomize(_ context.Context, _ *http.Request, body []by
 	if req.Parent == nil {
 		return answer{}, &wire.DecodeError{Err: errMissingParent}
 	}
-	return answer{body: wire.CustomizeResponse{RelatedResources: RegistryRelated(req.Parent)}}, nil
+	return answer{body: wire.CustomizeResponse{RelatedResources: registryRelated(req.Parent)}}, nil
 }
 
-// RegistryRelated is the customize answer of a registry.
-func RegistryRelated(parent object.Obj) []wire.RelatedRule {
+// registryRelated is the customize answer of a registry.
+func registryRelated(parent object.Obj) []wire.RelatedRule {
 	reg, _ := render.ParseRegistry(parent) // an invalid spec still gets its templates
 	rules := []wire.RelatedRule{}
 	if reg.TemplateNamespace != "" {
@@ -72,6 +72,7 @@ func (s *Server) registrySync(ctx context.Context, _ *http.Request, body io.Read
 	reg, specErr := render.ParseRegistry(r.Parent)
 	var outage *sourceError
 	if specErr == nil {
+		in.Parsed = reg
 		rows, err := s.readRows(ctx, reg, r.Related)
 		switch {
 		case err == nil:

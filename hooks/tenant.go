@@ -30,12 +30,11 @@ func (s *Server) tenantCustomize(_ context.Context, _ *http.Request, body []byte
 		return answer{}, &wire.DecodeError{Err: errMissingParent}
 	}
 	cs := wire.ParseController(req.Controller)
-	return answer{body: wire.CustomizeResponse{RelatedResources: TenantRelated(req.Parent, cs.ChildResources())}}, nil
+	return answer{body: wire.CustomizeResponse{RelatedResources: tenantRelated(req.Parent, cs.ChildResources())}}, nil
 }
 
-// TenantRelated is the customize answer of a Tenant (exported for the CLI
-// and tests).
-func TenantRelated(parent object.Obj, children []wire.ResourceRef) []wire.RelatedRule {
+// tenantRelated is the customize answer of a Tenant.
+func tenantRelated(parent object.Obj, children []wire.ResourceRef) []wire.RelatedRule {
 	ns := object.Namespace(parent)
 	tplNS := object.String(parent, "spec", "templateNamespace")
 	if tplNS == "" {
@@ -123,7 +122,7 @@ func (s *Server) tenantSync(ctx context.Context, req *http.Request, body []byte)
 	if r.Parent == nil {
 		return answer{}, &wire.DecodeError{Err: errMissingParent}
 	}
-	in := TenantInputFrom(&r)
+	in := tenantInputFrom(&r)
 	start := time.Now()
 	out, err := s.engine.SyncTenant(ctx, in)
 	s.metrics.RenderDuration.WithLabelValues("tenant").Observe(time.Since(start).Seconds())
@@ -146,8 +145,8 @@ func (s *Server) tenantSync(ctx context.Context, req *http.Request, body []byte)
 	return a, nil
 }
 
-// TenantInputFrom turns a decoded request into the render core's input.
-func TenantInputFrom(r *wire.CompositeRequest) render.TenantInput {
+// tenantInputFrom turns a decoded request into the render core's input.
+func tenantInputFrom(r *wire.CompositeRequest) render.TenantInput {
 	in := render.TenantInput{Tenant: r.Parent, Finalizing: r.Finalizing, ChildTypes: map[string]bool{}}
 	if object.Kind(r.Parent) == "ClusterTenant" || object.Namespace(r.Parent) == "" {
 		in.Scope = render.Cluster

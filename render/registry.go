@@ -276,7 +276,11 @@ func (r *Registry) TenantKind() string {
 
 // RegistryInput is everything a registry sync depends on.
 type RegistryInput struct {
-	Registry  object.Obj
+	Registry object.Obj
+	// Parsed is ParseRegistry(Registry) when the caller has parsed it
+	// without error already (to read its rows), so the spec is parsed once
+	// per sync; nil: SyncRegistry parses it.
+	Parsed    *Registry
 	Templates []object.Obj // every TenantTemplate delivered; filtered here
 	Rows      datasource.Result
 	Observed  []ObservedTenant
@@ -337,7 +341,10 @@ func (o RegistryOutput) ChildList() []object.Obj {
 // caller answers non-200 when rows could not be read) and never many fewer
 // without an explicit allowance (the mass-deletion guard).
 func (e *Engine) SyncRegistry(ctx context.Context, in RegistryInput) RegistryOutput {
-	reg, err := ParseRegistry(in.Registry)
+	reg, err := in.Parsed, error(nil)
+	if reg == nil {
+		reg, err = ParseRegistry(in.Registry)
+	}
 	if err != nil {
 		return keepTenants(in, reg, "InvalidSpec", err.Error())
 	}

@@ -176,7 +176,7 @@ func Render(ctx context.Context, docs []object.Obj, rows []map[string]any, names
 		return nil, err
 	}
 	engine := render.New(render.Options{Templates: tmpl.Options{}, Now: cliNow})
-	rout := engine.SyncRegistry(ctx, render.RegistryInput{Registry: registry, Templates: templates, Rows: datasource.Evaluate(reg.Mapping, raw)})
+	rout := engine.SyncRegistry(ctx, render.RegistryInput{Registry: registry, Parsed: reg, Templates: templates, Rows: datasource.Evaluate(reg.Mapping, raw)})
 	res := &RenderResult{Tenants: rout.ChildList()}
 	if len(res.Tenants) == 0 {
 		for _, c := range object.NestedSlice(rout.Status, "conditions") {

@@ -405,7 +405,7 @@ func DesiredTenants(ctx context.Context, e *render.Engine, namespace string, tem
 	if err != nil {
 		return nil, nil, err
 	}
-	out := e.SyncRegistry(ctx, render.RegistryInput{Registry: reg, Templates: templates, Rows: datasource.Evaluate(parsed.Mapping, raw)})
+	out := e.SyncRegistry(ctx, render.RegistryInput{Registry: reg, Parsed: parsed, Templates: templates, Rows: datasource.Evaluate(parsed.Mapping, raw)})
 	return out.ChildList(), reg, nil
 }
 
