@@ -17,14 +17,7 @@ import (
 // annotation; a Namespace labelled by hand gets every template and the sync
 // picks the Tenant's.
 func (s *Server) namespaceCustomize(_ context.Context, _ *http.Request, body []byte) (answer, error) {
-	var req wire.CustomizeRequest
-	if err := wire.DecodeBytes(body, &req); err != nil {
-		return answer{}, err
-	}
-	if req.Parent == nil {
-		return answer{}, &wire.DecodeError{Err: errMissingParent}
-	}
-	return answer{body: wire.CustomizeResponse{RelatedResources: namespaceRelated(req.Parent)}}, nil
+	return customize(body, func(req *wire.CustomizeRequest) []wire.RelatedRule { return namespaceRelated(req.Parent) })
 }
 
 // namespaceRelated is the customize answer of the namespace decorator.
@@ -51,12 +44,9 @@ func namespaceRelated(ns object.Obj) []wire.RelatedRule {
 
 // namespaceSync renders a tenant Namespace's defaults and readiness summary.
 func (s *Server) namespaceSync(ctx context.Context, _ *http.Request, body []byte) (answer, error) {
-	var r wire.DecoratorRequest
-	if err := wire.DecodeBytes(body, &r); err != nil {
+	r, err := decodeDecorator(body)
+	if err != nil {
 		return answer{}, err
-	}
-	if r.Object == nil {
-		return answer{}, &wire.DecodeError{Err: errMissingObject}
 	}
 	in := render.NamespaceInput{Namespace: r.Object, AttachmentTypes: map[string]bool{}}
 	for typ, objs := range r.Attachments {
@@ -93,14 +83,7 @@ func (s *Server) namespaceSync(ctx context.Context, _ *http.Request, body []byte
 // the Tenant its retained labels name, and every Tenant or ClusterTenant
 // marked as having Force claims.
 func (s *Server) adoptionCustomize(_ context.Context, _ *http.Request, body []byte) (answer, error) {
-	var req wire.CustomizeRequest
-	if err := wire.DecodeBytes(body, &req); err != nil {
-		return answer{}, err
-	}
-	if req.Parent == nil {
-		return answer{}, &wire.DecodeError{Err: errMissingParent}
-	}
-	return answer{body: wire.CustomizeResponse{RelatedResources: adoptionRelated(req.Parent)}}, nil
+	return customize(body, func(req *wire.CustomizeRequest) []wire.RelatedRule { return adoptionRelated(req.Parent) })
 }
 
 // adoptionRelated is the customize answer of the adoption decorators.
@@ -122,12 +105,9 @@ func adoptionRelated(o object.Obj) []wire.RelatedRule {
 // adoptionSync relabels an unowned object so that the Tenant that claims it
 // adopts it (render.Adopt explains why this is needed).
 func (s *Server) adoptionSync(_ context.Context, _ *http.Request, body []byte) (answer, error) {
-	var r wire.DecoratorRequest
-	if err := wire.DecodeBytes(body, &r); err != nil {
+	r, err := decodeDecorator(body)
+	if err != nil {
 		return answer{}, err
-	}
-	if r.Object == nil {
-		return answer{}, &wire.DecodeError{Err: errMissingObject}
 	}
 	in := render.AdoptionInput{Object: r.Object}
 	for _, kind := range []string{"Tenant", "ClusterTenant"} {

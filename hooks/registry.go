@@ -21,14 +21,7 @@ import (
 // and for the Secret or ConfigMap its source names. The service never calls
 // the Kubernetes API itself: everything arrives through Metacontroller.
 func (s *Server) registryCustomize(_ context.Context, _ *http.Request, body []byte) (answer, error) {
-	var req wire.CustomizeRequest
-	if err := wire.DecodeBytes(body, &req); err != nil {
-		return answer{}, err
-	}
-	if req.Parent == nil {
-		return answer{}, &wire.DecodeError{Err: errMissingParent}
-	}
-	return answer{body: wire.CustomizeResponse{RelatedResources: registryRelated(req.Parent)}}, nil
+	return customize(body, func(req *wire.CustomizeRequest) []wire.RelatedRule { return registryRelated(req.Parent) })
 }
 
 // registryRelated is the customize answer of a registry.

@@ -22,15 +22,9 @@ var templateTypeKey = object.TypeKey(render.APIVersion, "TenantTemplate")
 // the template), its Namespace (the long-lived owner of retained children) and
 // objects an earlier Tenant of the same name retained (to report them).
 func (s *Server) tenantCustomize(_ context.Context, _ *http.Request, body []byte) (answer, error) {
-	var req wire.CustomizeRequest
-	if err := wire.DecodeBytes(body, &req); err != nil {
-		return answer{}, err
-	}
-	if req.Parent == nil {
-		return answer{}, &wire.DecodeError{Err: errMissingParent}
-	}
-	cs := wire.ParseController(req.Controller)
-	return answer{body: wire.CustomizeResponse{RelatedResources: tenantRelated(req.Parent, cs.ChildResources())}}, nil
+	return customize(body, func(req *wire.CustomizeRequest) []wire.RelatedRule {
+		return tenantRelated(req.Parent, wire.ParseController(req.Controller).ChildResources())
+	})
 }
 
 // tenantRelated is the customize answer of a Tenant.

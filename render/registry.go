@@ -73,6 +73,24 @@ func ParseRegistry(o object.Obj) (*Registry, error) {
 	var problems []string
 	bad := func(f string, a ...any) { problems = append(problems, fmt.Sprintf(f, a...)) }
 	cluster := r.Namespace == ""
+	// keyRef reads the reference at path to a key of a Secret or ConfigMap
+	// (what). A namespaced registry reads only its own namespace's objects
+	// (the CRD prunes the field; this holds whatever schema is installed):
+	// nothing is asked for elsewhere.
+	keyRef := func(ref map[string]any, path, what string) *SecretKeyRef {
+		k := &SecretKeyRef{Namespace: object.String(ref, "namespace"), Name: object.String(ref, "name"), Key: object.String(ref, "key")}
+		if k.Namespace == "" {
+			k.Namespace = r.Namespace
+		}
+		if !cluster && k.Namespace != r.Namespace {
+			bad("%s.namespace %q: a TenantRegistry can only use a %s in its own namespace %q", path, k.Namespace, what, r.Namespace)
+			k.Namespace = r.Namespace
+		}
+		if k.Name == "" || k.Key == "" {
+			bad("%s needs name and key", path)
+		}
+		return k
+	}
 	r.TemplateNamespace = r.Namespace
 	if cluster {
 		r.TemplateNamespace = object.String(o, "spec", "templateNamespace")
@@ -184,20 +202,7 @@ func ParseRegistry(o object.Obj) (*Registry, error) {
 			}
 		}
 		if ref := object.NestedMap(m, "passwordRef"); ref != nil {
-			spec.PasswordSecret = &SecretKeyRef{Namespace: object.String(ref, "namespace"), Name: object.String(ref, "name"), Key: object.String(ref, "key")}
-			if spec.PasswordSecret.Namespace == "" {
-				spec.PasswordSecret.Namespace = r.Namespace
-			}
-			if !cluster && spec.PasswordSecret.Namespace != r.Namespace {
-				// A namespaced registry reads only its own namespace's
-				// Secrets (the CRD prunes the field; this holds whatever
-				// schema is installed). Nothing is asked for elsewhere.
-				bad("spec.source.mysql.passwordRef.namespace %q: a TenantRegistry can only use a Secret in its own namespace %q", spec.PasswordSecret.Namespace, r.Namespace)
-				spec.PasswordSecret.Namespace = r.Namespace
-			}
-			if spec.PasswordSecret.Name == "" || spec.PasswordSecret.Key == "" {
-				bad("spec.source.mysql.passwordRef needs name and key")
-			}
+			spec.PasswordSecret = keyRef(ref, "spec.source.mysql.passwordRef", "Secret")
 			if spec.PasswordSecret.Namespace == "" {
 				bad("spec.source.mysql.passwordRef.namespace is required for a cluster-scoped registry")
 			}
@@ -215,17 +220,7 @@ func ParseRegistry(o object.Obj) (*Registry, error) {
 			spec.Rows = append(spec.Rows, rm)
 		}
 		if ref := object.NestedMap(m, "configMapRef"); ref != nil {
-			spec.ConfigMap = &SecretKeyRef{Namespace: object.String(ref, "namespace"), Name: object.String(ref, "name"), Key: object.String(ref, "key")}
-			if spec.ConfigMap.Namespace == "" {
-				spec.ConfigMap.Namespace = r.Namespace
-			}
-			if !cluster && spec.ConfigMap.Namespace != r.Namespace {
-				bad("spec.source.static.configMapRef.namespace %q: a TenantRegistry can only use a ConfigMap in its own namespace %q", spec.ConfigMap.Namespace, r.Namespace)
-				spec.ConfigMap.Namespace = r.Namespace
-			}
-			if spec.ConfigMap.Name == "" || spec.ConfigMap.Key == "" {
-				bad("spec.source.static.configMapRef needs name and key")
-			}
+			spec.ConfigMap = keyRef(ref, "spec.source.static.configMapRef", "ConfigMap")
 		}
 		r.Static = spec
 	case "":

@@ -85,6 +85,24 @@ print(len(docs))
 PY
 }
 
+# all_rejected <file> <work dir> <what>: every document of the file must be rejected by a server dry run.
+all_rejected() {
+  local d="$2" count f out bad=0
+  mkdir -p "$d"
+  count="$(split_docs "$1" "$d")"
+  for f in "$d"/doc-*.yaml; do
+    local what
+    what="$(python3 -c 'import sys,yaml; d=yaml.safe_load(open(sys.argv[1])); print(d["kind"], d["metadata"]["name"])' "$f")"
+    if out="$(k apply --dry-run=server -f "$f" 2>&1)"; then
+      echo "ACCEPTED but must be rejected: $what"; bad=$((bad + 1))
+    else
+      echo "rejected $what: $(grep -o 'Invalid value.*\|Required value.*\|Unsupported value.*\|unknown field.*\|must be .*' <<<"$out" | sed -n 1p | cut -c1-110)"
+    fi
+  done
+  echo "$count $3, $((count - bad)) rejected"
+  ((bad == 0))
+}
+
 CRD_NAMES=()
 crd_names() {
   local f
@@ -153,20 +171,7 @@ print(n)')"
 }
 
 check_metacontroller_schema() {
-  local d="$WORK/mc-invalid" count f out bad=0
-  mkdir -p "$d"
-  count="$(split_docs "$TESTDATA/metacontroller-invalid.yaml" "$d")"
-  for f in "$d"/doc-*.yaml; do
-    local what
-    what="$(python3 -c 'import sys,yaml; d=yaml.safe_load(open(sys.argv[1])); print(d["kind"], d["metadata"]["name"])' "$f")"
-    if out="$(k apply --dry-run=server -f "$f" 2>&1)"; then
-      echo "ACCEPTED but must be rejected: $what"; bad=$((bad + 1))
-    else
-      echo "rejected $what: $(grep -o 'Invalid value.*\|Required value.*\|Unsupported value.*\|unknown field.*' <<<"$out" | sed -n 1p | cut -c1-110)"
-    fi
-  done
-  echo "$count misspelt controllers, $((count - bad)) rejected"
-  ((bad == 0))
+  all_rejected "$TESTDATA/metacontroller-invalid.yaml" "$WORK/mc-invalid" "misspelt controllers"
 }
 
 check_examples() {
@@ -293,20 +298,7 @@ check_defaults_validation() {
   k create -f "$TESTDATA/defaults.yaml" >/dev/null
   k get -f "$TESTDATA/defaults.yaml" -o json > "$WORK/defaults.json"
   "${YAMLUTIL[@]}" subset "$TESTDATA/defaults-expected.yaml" "$WORK/defaults.json"
-  local d="$WORK/invalid" count f out bad=0
-  mkdir -p "$d"
-  count="$(split_docs "$TESTDATA/invalid.yaml" "$d")"
-  for f in "$d"/doc-*.yaml; do
-    local what
-    what="$(python3 -c 'import sys,yaml; d=yaml.safe_load(open(sys.argv[1])); print(d["kind"], d["metadata"]["name"])' "$f")"
-    if out="$(k apply --dry-run=server -f "$f" 2>&1)"; then
-      echo "ACCEPTED but must be rejected: $what"; bad=$((bad + 1))
-    else
-      echo "rejected $what: $(grep -o 'Invalid value.*\|Required value.*\|Unsupported value.*\|unknown field.*\|must be .*' <<<"$out" | sed -n 1p | cut -c1-110)"
-    fi
-  done
-  echo "$count invalid objects, $((count - bad)) rejected"
-  ((bad == 0))
+  all_rejected "$TESTDATA/invalid.yaml" "$WORK/invalid" "invalid objects"
 }
 
 check_metacontroller_component() {

@@ -156,19 +156,9 @@ func hasDuplicateKey(body []byte, envelope bool) bool {
 }
 
 func TestFastDecodeFixtures(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(fixtures.Dir(), "*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no fixtures: %v", err)
-	}
 	n := 0
-	for _, f := range files {
-		if strings.HasSuffix(f, ".response.json") {
-			continue
-		}
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, f := range fixtures.Names(t) {
+		b := fixtures.Read(t, f)
 		var probe map[string]json.RawMessage
 		_ = json.Unmarshal(b, &probe)
 		if probe["children"] == nil && probe["parent"] == nil {

@@ -8,8 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -71,28 +69,12 @@ func (c *randomChunks) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-func registryFixtures(t testing.TB) map[string][]byte {
-	files, err := filepath.Glob(filepath.Join(fixtures.Dir(), "*.json"))
-	require.NoError(t, err)
-	out := map[string][]byte{}
-	for _, f := range files {
-		if strings.HasSuffix(f, ".response.json") {
-			continue
-		}
-		b, err := os.ReadFile(f)
-		require.NoError(t, err)
-		out[filepath.Base(f)] = b
-	}
-	require.NotEmpty(t, out)
-	return out
-}
-
 // Every captured request (registry ones and any other composite or
 // decorator body) decodes as it streams in exactly as it does in memory,
 // however the network cuts it.
 func TestRegistryStreamMatchesWholeDecoding(t *testing.T) {
 	registries := 0
-	for name, b := range registryFixtures(t) {
+	for name, b := range fixtures.Requests(t) {
 		want, wantErr := wire.DecodeRegistryWhole(b)
 		for how, r := range readers(b) {
 			got, err := wire.DecodeRegistryStream(r, 0)

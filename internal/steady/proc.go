@@ -14,12 +14,14 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tenant-hooks/tenant-hooks/internal/repo"
 )
 
 // BuildBinary builds cmd/tenant-hooks into bin/tenant-hooks of the module
 // (what `make build` does) and returns its path.
 func BuildBinary() (string, error) {
-	root, err := RepoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		return "", err
 	}

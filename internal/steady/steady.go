@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/internal/repo"
 	"github.com/tenant-hooks/tenant-hooks/render"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 	"github.com/tenant-hooks/tenant-hooks/render/sim"
@@ -647,30 +648,12 @@ func (s *TenantState) Converge(hook Hook, maxRounds int) (calls int, hookTime ti
 // ---------------------------------------------------------------------------
 // Set-ups shared by the benchmarks and tools
 
-// RepoRoot finds the module root from the working directory.
-func RepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("go.mod not found above the working directory")
-		}
-		dir = parent
-	}
-}
-
 // Namespace is where the generated registry, templates and Tenants live.
 const Namespace = "saas"
 
 // BasicTemplate is examples/basic-webapp/template.yaml, stamped.
 func BasicTemplate() (object.Obj, error) {
-	root, err := RepoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		return nil, err
 	}
@@ -704,7 +687,7 @@ func Templates(set string) ([]object.Obj, error) {
 		}
 		return []object.Obj{StampTemplate(Replicate(t, "web30", 5), Namespace)}, nil
 	case "multi":
-		root, err := RepoRoot()
+		root, err := repo.Root()
 		if err != nil {
 			return nil, err
 		}
