@@ -24,19 +24,7 @@ func Sanitize(s string, max int) string {
 	if max <= 0 {
 		max = MaxLabelLength
 	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range strings.ToLower(s) {
-		if r < 0x80 && isDNSChar(byte(r)) {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('-')
-		}
-	}
-	out := strings.Trim(b.String(), "-")
-	if out == "" {
-		out = "x"
-	}
+	out := replaceInvalid(strings.ToLower(s), isDNSChar, "-")
 	if out == s && len(out) <= max {
 		return out
 	}
@@ -52,20 +40,27 @@ func LabelValue(s string) string {
 	if checkLabelValue(s) == "" {
 		return s
 	}
+	return withHash(replaceInvalid(s, isLabelValueChar, "-_."), s, MaxLabelLength, "-_.")
+}
+
+// replaceInvalid replaces every character of s that valid refuses (and
+// every non-ASCII one) with '-', trims the characters of cut from both
+// ends, and gives "x" if nothing is left.
+func replaceInvalid(s string, valid func(byte) bool, cut string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range s {
-		if r < 0x80 && isLabelValueChar(byte(r)) {
+		if r < 0x80 && valid(byte(r)) {
 			b.WriteRune(r)
 		} else {
 			b.WriteByte('-')
 		}
 	}
-	out := strings.Trim(b.String(), "-_.")
+	out := strings.Trim(b.String(), cut)
 	if out == "" {
 		out = "x"
 	}
-	return withHash(out, s, MaxLabelLength, "-_.")
+	return out
 }
 
 // TenantName is the name of the Tenant for one row uid and one template:
