@@ -44,8 +44,8 @@ func OutageBackoff(n int) time.Duration {
 // it from the registry it answers for.
 const StatusConsecutiveFailures = "consecutiveFailures"
 
-// KeepForOutage answers a registry sync whose rows could not be read: every
-// observed Tenant in its kept form (the same one the mass-deletion guard
+// KeepForOutage answers a registry sync whose rows could not be read (the
+// keep rule, written at tenantCtx.keep): every observed Tenant in its kept form (the same one the mass-deletion guard
 // returns: spec, labels and annotations as observed, without the API
 // server's fields), a status that says what failed, and a backoff. A 200
 // rather than a 503 so that the failure is visible in the registry's status;

@@ -32,10 +32,10 @@ import (
 //     marked orphaned and anchored to its Namespace (leftovers).
 //
 // The registry applies the same rule to Tenants: an invalid registry spec
-// (keepTenants) or the mass-deletion guard answers the observed Tenants as
-// they are (ObservedTenant.Kept). A database error, a timeout or a panic is
-// never an answer with fewer children: the hooks answer non-200 and
-// Metacontroller keeps everything.
+// (keepTenants), an outage of its row source (KeepForOutage) or the
+// mass-deletion guard answers the observed Tenants as they are
+// (ObservedTenant.Kept). A timeout or a panic is never an answer with fewer
+// children: the hooks answer non-200 and Metacontroller keeps everything.
 //
 // keep is the one call that puts an observed child into a Tenant's answer
 // unchanged; keptObject is what such a child looks like.
