@@ -148,10 +148,6 @@ type UnavailableError struct{ Err error }
 func (e *UnavailableError) Error() string { return e.Err.Error() }
 func (e *UnavailableError) Unwrap() error { return e.Err }
 
-func unavailable(format string, args ...any) error {
-	return &UnavailableError{Err: fmt.Errorf(format, args...)}
-}
-
 func (s *Server) hook(controller, hook string, fn handlerFunc) http.HandlerFunc {
 	return s.streamHook(controller, hook, s.cfg.BodyLimit, "--body-limit", func(ctx context.Context, req *http.Request, r io.Reader) (answer, error) {
 		body, err := readBody(r, req.ContentLength, s.cfg.BodyLimit)
