@@ -313,7 +313,9 @@ def tenant_spec(cluster):
                 "force": boolean("The resource has conflictPolicy Force: an existing object may be taken over."),
             }, x_kubernetes_preserve_unknown_fields=True),
             "Objects this tenant's resources will create, written by the registry hook so the tenant's customize "
-            "hook can ask for pre-existing objects of those names (conflict detection, adoption)."),
+            "hook can ask for pre-existing objects of those names (conflict detection, adoption). Empty once "
+            "every resource is the tenant's own child (status.resources[].owned); the tenant sync creates only "
+            "objects whose names are listed here (docs/policies.md)."),
     }
     req = ["uid", "templateRef"]
     if cluster:
@@ -340,6 +342,8 @@ def tenant_status():
                 "reason": string(),
                 "message": string(),
                 "waitingSince": string("RFC 3339 time the resource started waiting."),
+                "owned": boolean("The object named here is observed as this tenant's child; the registry stops "
+                                 "claiming names (spec.claims) once every resource is owned."),
             })),
             "conditions": array(condition(), "Ready, Progressing, Degraded."),
         },

@@ -20,7 +20,10 @@ var templateTypeKey = object.TypeKey(render.APIVersion, "TenantTemplate")
 // tenantCustomize asks Metacontroller for what a Tenant's sync needs besides
 // its children: its TenantTemplate (the Tenant carries row data, not a copy of
 // the template), its Namespace (the long-lived owner of retained children) and
-// objects an earlier Tenant of the same name retained (to report them).
+// the objects of the names it claims (conflicts, and objects an earlier Tenant
+// of the same name retained). Every rule on a child kind costs Metacontroller
+// work on every event of that kind for every Tenant (docs/performance.md), so
+// a converged Tenant, whose spec.claims is empty, asks for none.
 func (s *Server) tenantCustomize(_ context.Context, _ *http.Request, body []byte) (answer, error) {
 	return customize(body, func(req *wire.CustomizeRequest) []wire.RelatedRule {
 		return tenantRelated(req.Parent, wire.ParseController(req.Controller).ChildResources())
@@ -41,10 +44,24 @@ func tenantRelated(parent object.Obj, children []wire.ResourceRef) []wire.Relate
 	if ns != "" {
 		rules = append(rules, wire.RelatedRule{APIVersion: "v1", Resource: "namespaces", Names: []string{ns}})
 	}
-	orphans := &wire.LabelSelector{MatchLabels: map[string]string{render.LabelTenant: object.Name(parent), render.LabelOrphaned: "true"}}
 	declared := map[wire.ResourceRef]bool{}
 	for _, c := range children {
 		declared[c] = true
+	}
+	if _, ok := object.NestedMap(parent, "spec")["claims"].([]any); ok {
+		// The registry writes spec.claims for every resource until all are
+		// children (render.claimsFor), and the sync creates only claimed
+		// names. A retained object matters only under the name a resource
+		// would create, which its claim's name rule already asks for: no
+		// label-selector rule, and none at all once converged.
+		return append(rules, claimRules(parent, declared)...)
+	}
+	// A Tenant without spec.claims (written by hand, or by a registry before
+	// claims existed) creates without a claim; it keeps the rules it always
+	// had: one per child kind for objects retained by an earlier Tenant of
+	// its name.
+	orphans := &wire.LabelSelector{MatchLabels: map[string]string{render.LabelTenant: object.Name(parent), render.LabelOrphaned: "true"}}
+	for _, c := range children {
 		if c.Resource == "namespaces" {
 			continue
 		}

@@ -3,6 +3,7 @@ package render
 import (
 	"context"
 	"sort"
+	"strings"
 
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
@@ -21,9 +22,16 @@ const LabelForceClaims = Prefix + "force-claims"
 // (tenantCtx.locate). A resource whose name or namespace does not render is
 // left out: the tenant sync reports that error itself.
 func (e *Engine) Claims(ctx context.Context, t *Template, tenant object.Obj, scope Scope) []any {
+	claims, _ := e.claims(ctx, t, tenant, scope)
+	return claims
+}
+
+// claims returns the claims, sorted, and the resources they belong to.
+func (e *Engine) claims(ctx context.Context, t *Template, tenant object.Obj, scope Scope) ([]any, []*Resource) {
 	vars := Vars(tenant, t)
 	tc := &tenantCtx{e: e, ctx: ctx, tpl: t, vars: vars, in: &TenantInput{Tenant: tenant, Scope: scope}, ns: object.Namespace(tenant)}
 	out := make([]any, 0, len(t.Resources))
+	var of []*Resource
 	for _, r := range t.Resources {
 		kind := object.Kind(r.Spec)
 		at := tc.locate(r, kind, tc.renderMeta(r))
@@ -43,13 +51,87 @@ func (e *Engine) Claims(ctx context.Context, t *Template, tenant object.Obj, sco
 			c["force"] = true
 		}
 		out = append(out, c)
+		of = append(of, r)
 	}
 	key := func(c any) string {
 		m := c.(map[string]any)
 		return claimKey(m, object.String(m, "namespace"))
 	}
-	sort.SliceStable(out, func(i, j int) bool { return key(out[i]) < key(out[j]) })
-	return out
+	idx := make([]int, len(out))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(i, j int) bool { return key(out[idx[i]]) < key(out[idx[j]]) })
+	sorted, res := make([]any, len(out)), make([]*Resource, len(out))
+	for i, j := range idx {
+		sorted[i], res[i] = out[j], of[j]
+	}
+	return sorted, res
+}
+
+// claimsFor is the spec.claims the registry writes into a desired Tenant,
+// one of two states (docs/policies.md, "Which related rules a Tenant asks
+// for"):
+//
+//   - converging: a claim for every resource, as the template and row render
+//     them — while any of them is not reported as the Tenant's own child by
+//     its observed status (prev; nil for a Tenant that does not exist yet);
+//   - converged: an empty list — every resource is its child, so the Tenant
+//     needs no rule on any child kind.
+//
+// Two states, not one claim per missing resource: every change of a Tenant's
+// spec is a write by the registry's single worker and a new customize call,
+// so claims change once when a Tenant converges and once when something goes
+// missing, not once per dependency level. Either state is a function of the
+// template, the row and the observed status alone, so a Tenant's spec does
+// not flap while nothing changes. The empty list is safe whatever the status
+// said: the tenant sync creates only objects whose names spec.claims holds.
+// An unusable template (t nil) has nothing to claim: its Tenants keep every
+// child unchanged until it is fixed.
+func (e *Engine) claimsFor(ctx context.Context, t *Template, tenant object.Obj, scope Scope, prev *ObservedTenant) []any {
+	if t == nil {
+		return []any{}
+	}
+	claims, res := e.claims(ctx, t, tenant, scope)
+	if prev == nil || prev.Terminating || prev.Owned == "" {
+		return claims
+	}
+	for i, c := range claims {
+		m := c.(map[string]any)
+		r := res[i]
+		if r.CreationPolicy == CreationOnce && strings.Contains(prev.Owned, "\x01"+r.ID+"\x00") {
+			// A Once resource keeps the object it created whatever its
+			// name renders to now; the sync creates nothing while it exists.
+			continue
+		}
+		if !strings.Contains(prev.Owned, ownedEntry(r.ID, object.String(m, "kind"), claimNamespace(m, tenant), object.String(m, "name"))) {
+			return claims
+		}
+	}
+	return []any{}
+}
+
+// ownedEntry is one resource of ObservedTenant.Owned, delimited on both sides
+// so that a lookup cannot match across entries.
+func ownedEntry(id, kind, ns, name string) string {
+	return "\x01" + id + "\x00" + kind + "\x00" + ns + "\x00" + name + "\x01"
+}
+
+// ownedResources collects the status.resources entries of a Tenant marked
+// owned, as ObservedTenant.Owned.
+func ownedResources(tenant object.Obj) string {
+	var b strings.Builder
+	for _, r := range object.NestedSlice(tenant, "status", "resources") {
+		m, ok := r.(map[string]any)
+		if !ok {
+			continue
+		}
+		if owned, _ := m["owned"].(bool); !owned {
+			continue
+		}
+		b.WriteString(ownedEntry(object.String(m, "id"), object.String(m, "kind"), object.String(m, "namespace"), object.String(m, "name")))
+	}
+	return b.String()
 }
 
 // claimKey is the object.Key of the object a claim names; ns is the
@@ -102,3 +184,33 @@ func ResourceOf(kind string) string {
 }
 
 func isVowel(c byte) bool { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' }
+
+// claimedKeys are the keys of the objects a Tenant's spec.claims names, or
+// nil when the Tenant has no spec.claims member at all. An empty list is not
+// nil: it is the registry saying that every resource is already a child.
+func claimedKeys(tenant object.Obj) map[string]bool {
+	raw, present := object.NestedMap(tenant, "spec")["claims"]
+	list, isList := raw.([]any)
+	if !present || !isList {
+		return nil
+	}
+	out := make(map[string]bool, len(list))
+	for _, c := range list {
+		m, ok := c.(map[string]any)
+		if !ok {
+			continue
+		}
+		out[claimKey(m, claimNamespace(m, tenant))] = true
+	}
+	return out
+}
+
+// claimNamespace is a claim's namespace after defaulting: a namespaced kind
+// without one is in the Tenant's namespace.
+func claimNamespace(m map[string]any, tenant object.Obj) string {
+	ns := object.String(m, "namespace")
+	if ns == "" && !clusterScoped[object.String(m, "kind")] {
+		ns = object.Namespace(tenant)
+	}
+	return ns
+}

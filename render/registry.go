@@ -291,6 +291,11 @@ type ObservedTenant struct {
 	// Ready counts the Tenant's Ready conditions that are True, Failed
 	// those that are not because something broke (see countTenant).
 	Ready, Failed int
+	// Owned lists the resources the Tenant's status reports as its own
+	// children (status.resources[].owned), as ownedEntry strings joined; ""
+	// when none. The registry claims no name for a Tenant that owns every
+	// resource (see claimsFor).
+	Owned string
 	// Kept returns the Tenant as the registry answers it when it keeps it
 	// (the mass-deletion guard, an invalid registry spec; the rule is
 	// written once, at tenantCtx.keep): the observed object without the
@@ -302,6 +307,7 @@ type ObservedTenant struct {
 func ObserveTenant(o object.Obj) ObservedTenant {
 	t := ObservedTenant{Name: object.Name(o), Terminating: object.Terminating(o)}
 	t.Ready, t.Failed = countTenant(o)
+	t.Owned = ownedResources(o)
 	t.Kept = func() object.Obj { return object.StripServerFields(o) }
 	return t
 }
@@ -450,13 +456,14 @@ func (e *Engine) SyncRegistry(ctx context.Context, in RegistryInput) RegistryOut
 				values[k] = s
 			}
 			t := reg.tenant(en.name, rec.UID, en.template, values)
-			if pt := parsed[en.template]; pt != nil {
-				if claims := e.Claims(ctx, pt, t, scope); len(claims) > 0 {
-					t["spec"].(map[string]any)["claims"] = claims
-					if hasForce(claims) {
-						t["metadata"].(map[string]any)["labels"].(map[string]any)[LabelForceClaims] = "true"
-					}
-				}
+			var prev *ObservedTenant
+			if i, ok := observed[en.name]; ok {
+				prev = &in.Observed[i]
+			}
+			claims := e.claimsFor(ctx, parsed[en.template], t, scope, prev)
+			t["spec"].(map[string]any)["claims"] = claims
+			if hasForce(claims) {
+				t["metadata"].(map[string]any)["labels"].(map[string]any)[LabelForceClaims] = "true"
 			}
 			if !yield(t) {
 				return

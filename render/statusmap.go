@@ -34,6 +34,9 @@ func (r ResourceStatus) asMap() map[string]any {
 	if r.WaitingSince != "" {
 		m["waitingSince"] = r.WaitingSince
 	}
+	if r.Owned {
+		m["owned"] = true
+	}
 	return m
 }
 

@@ -11,6 +11,7 @@ func TestResourceStatusAsMap(t *testing.T) {
 	for _, r := range []ResourceStatus{
 		{},
 		{ID: "a", State: StateReady},
+		{ID: "a", Kind: "Secret", Name: "s", State: StateReady, Owned: true},
 		{ID: "a", Kind: "ConfigMap", Name: "n", Namespace: "ns", State: StateWaiting, Reason: "R", Message: "m <&> \xff\xfe \u2028 \xc3", WaitingSince: "2026-01-01T00:00:00Z"},
 	} {
 		b, err := json.Marshal(r)

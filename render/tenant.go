@@ -74,6 +74,11 @@ type ResourceStatus struct {
 	Reason       string `json:"reason,omitempty"`
 	Message      string `json:"message,omitempty"`
 	WaitingSince string `json:"waitingSince,omitempty"`
+	// Owned says that the object named here is observed as this Tenant's
+	// child. The registry reads it: a Tenant whose every resource is owned
+	// needs no claims, and so no related rule on any child kind
+	// (docs/policies.md, "Which related rules a Tenant asks for").
+	Owned bool `json:"owned,omitempty"`
 }
 
 // RenderError names everything a person needs to find a bad template or row.
@@ -126,6 +131,10 @@ type tenantCtx struct {
 	keptByID map[string]bool
 	// renderFailed is set when a resource failed to render.
 	renderFailed bool
+	// claimed holds the keys of the objects spec.claims names; nil when the
+	// Tenant has no spec.claims at all (written by hand or by a registry
+	// older than claim trimming), which keeps the old rule: create freely.
+	claimed map[string]bool
 }
 
 // Vars builds the template variables of a tenant: the row values the
@@ -180,6 +189,7 @@ func (e *Engine) SyncTenant(ctx context.Context, in TenantInput) (TenantOutput, 
 		used:     map[string]bool{},
 		keptByID: map[string]bool{},
 		prev:     previousResources(in.Tenant),
+		claimed:  claimedKeys(in.Tenant),
 	}
 	for _, o := range in.Observed {
 		k := object.Key(o)

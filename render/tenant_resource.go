@@ -24,6 +24,7 @@ func (tc *tenantCtx) resource(r *Resource) {
 	}
 	observed := tc.observedFor(r, rendered, rerr)
 	if observed != nil {
+		st.Owned = true
 		tc.used[object.Key(observed)] = true
 		if st.Name == "" || r.CreationPolicy == CreationOnce {
 			// Status names the object actually kept (its kind too: the
@@ -76,6 +77,17 @@ func (tc *tenantCtx) resource(r *Resource) {
 
 	var rs resState
 	switch {
+	case observed == nil && tc.claimed != nil && !tc.claimed[object.Key(rendered)]:
+		// Without a claim the customize hook asked for no object of this
+		// name, so an existing one (someone else's, or one retained from an
+		// earlier Tenant) would be invisible here: never create blind. The
+		// registry sees this status and claims the name again.
+		tc.children = tc.children[:len(tc.children)-1]
+		st.State, st.Reason = StateWaiting, "AwaitingClaim"
+		st.Message = "not observed as a child and not in spec.claims; waiting for the registry to claim the name, " +
+			"so that an existing object of that name is seen before anything is created"
+		tc.finish(r, st, resState{})
+		return
 	case observed == nil:
 		st.State, st.Reason, st.Message = StateWaiting, "Creating", "waiting for the object to appear"
 		if other := tc.existing(rendered); other != nil && tc.orphanFor(rendered) == nil {

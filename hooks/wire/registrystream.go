@@ -18,7 +18,8 @@ import (
 // A registry sync request carries every observed Tenant with Metacontroller's
 // bookkeeping — ≈ 4.5 KB each, 87 MiB for a registry of 10,000 rows × 2
 // templates — but the registry sync reads only a Tenant's name, deletion
-// time and Ready/Degraded conditions, and returns a Tenant whole only when
+// time, Ready/Degraded conditions and the resources its status reports as
+// owned, and returns a Tenant whole only when
 // the mass-deletion guard (or an invalid spec) keeps it. So the request is
 // decoded as it streams in: each child is cut out of a small read buffer,
 // summarised (render.ObservedTenant) and dropped, and only the part a kept
@@ -282,8 +283,9 @@ func (d *registryDecoder) observe(typ, key string, b []byte) (t render.ObservedT
 		}
 	}
 	t.Name = d.kept.str([]byte(t.Name))
+	t.Owned = d.kept.str([]byte(t.Owned))
 	t.Kept = keptObject(d.kept.bytes(keptJSON))
-	return t, len(keptJSON) + len(t.Name), nil
+	return t, len(keptJSON) + len(t.Name) + len(t.Owned), nil
 }
 
 // observeFast summarises a child without building it: only metadata.name,
@@ -320,7 +322,7 @@ func (d *registryDecoder) observeFast(b []byte) (render.ObservedTenant, int, boo
 		}
 		switch k {
 		case "status":
-			return p.keepOnly(mini, k, func(k string) bool { return k == "conditions" })
+			return p.keepOnly(mini, k, func(k string) bool { return k == "conditions" || k == "resources" })
 		case "metadata":
 			if p.i >= len(b) || b[p.i] != '{' {
 				return false
@@ -364,8 +366,9 @@ func (d *registryDecoder) observeFast(b []byte) (render.ObservedTenant, int, boo
 	out = append(out, '}')
 	t := render.ObserveTenant(mini)
 	t.Name = d.kept.str([]byte(t.Name))
+	t.Owned = d.kept.str([]byte(t.Owned))
 	t.Kept = keptObject(d.kept.bytes(out))
-	return t, len(out) + len(t.Name), true
+	return t, len(out) + len(t.Name) + len(t.Owned), true
 }
 
 // annotations copies metadata.annotations without Metacontroller's
