@@ -37,6 +37,14 @@ type Cluster struct {
 	serial  int
 	// Creates, Updates and Deletes count API writes, like Metacontroller's.
 	Creates, Updates, Deletes int
+	// onWrite, when set, is told the kind of every object written.
+	onWrite func(kind string)
+}
+
+func (c *Cluster) wrote(o object.Obj) {
+	if c.onWrite != nil {
+		c.onWrite(object.Kind(o))
+	}
 }
 
 // New returns an empty cluster.
@@ -87,6 +95,7 @@ func (c *Cluster) DeleteParent() []object.Obj {
 			continue
 		}
 		c.dropOwner(o, c.ParentUID)
+		c.wrote(o)
 		if len(object.NestedSlice(o, "metadata", "ownerReferences")) == 0 {
 			delete(c.objects, k)
 			continue
@@ -156,11 +165,13 @@ func (c *Cluster) Apply(children []object.Obj) {
 				if object.Nested(o, "metadata", "deletionTimestamp") == nil {
 					object.SetNested(o, "2026-01-01T00:00:00Z", "metadata", "deletionTimestamp")
 					c.Deletes++
+					c.wrote(o)
 				}
 				continue
 			}
 			delete(c.objects, k)
 			c.Deletes++
+			c.wrote(o)
 		}
 	}
 	for _, k := range ordered.Keys(want) {
@@ -194,6 +205,7 @@ func (c *Cluster) Apply(children []object.Obj) {
 			md["resourceVersion"] = strconv.Itoa(c.serial)
 			c.objects[k] = next
 			c.Creates++
+			c.wrote(next)
 			continue
 		}
 		if c.Merge && exists {
@@ -224,6 +236,7 @@ func (c *Cluster) Apply(children []object.Obj) {
 		}
 		c.objects[k] = next
 		c.Updates++
+		c.wrote(next)
 	}
 }
 
