@@ -279,6 +279,13 @@ def template_spec():
     props = {"registryId": string("Name of the TenantRegistry (or ClusterTenantRegistry) that uses this template.")}
     for name in RESOURCE_LISTS:
         props[name] = array(tresource())
+    props["deletionGuard"] = obj(
+        "Deletion guard of every Tenant of this template: a sync that would delete more than maxDeletePercent of "
+        "a Tenant's objects (or any object, when the template declares no resources) is held until annotation "
+        "kubernetes-tenants.org/allow-deletion on the template carries the token printed in the Tenant's "
+        "DeletionBlocked condition.",
+        {"maxDeletePercent": integer("Threshold in percent.", default=50, minimum=0, maximum=100)},
+    )
     props["namespaceDefaults"] = array(
         tresource(),
         "Objects the namespace decorator adds to every tenant Namespace of this template (ResourceQuota, "

@@ -76,7 +76,11 @@ type Template struct {
 	// tenant of this template (ResourceQuota, LimitRange, NetworkPolicy…) by
 	// the namespace decorator; they take no part in the dependency graph.
 	NamespaceDefaults []*Resource
-	byID              map[string]*Resource
+	// MaxDeletePct is spec.deletionGuard.maxDeletePercent: a sync that
+	// would delete more than this share of a Tenant's children is held
+	// (see guardDeletions).
+	MaxDeletePct int
+	byID         map[string]*Resource
 }
 
 // Resource returns the resource with that id, or nil.
@@ -97,11 +101,12 @@ func (e *TemplateError) Error() string {
 // renders anything; rendering needs a row.
 func ParseTemplate(o object.Obj) (*Template, error) {
 	t := &Template{
-		Name:       object.Name(o),
-		Namespace:  object.Namespace(o),
-		Generation: object.Generation(o),
-		RegistryID: object.String(o, "spec", "registryId"),
-		byID:       map[string]*Resource{},
+		Name:         object.Name(o),
+		Namespace:    object.Namespace(o),
+		Generation:   object.Generation(o),
+		RegistryID:   object.String(o, "spec", "registryId"),
+		byID:         map[string]*Resource{},
+		MaxDeletePct: DefaultMaxDeletePct,
 	}
 	spec := object.Map(o, "spec")
 	var problems []string
@@ -169,6 +174,19 @@ func ParseTemplate(o object.Obj) (*Template, error) {
 			seen[r.ID] = true
 			if r.ID != "" && len(errs) == 0 {
 				t.NamespaceDefaults = append(t.NamespaceDefaults, r)
+			}
+		}
+	}
+	if g, present := spec["deletionGuard"]; present && g != nil {
+		gm, ok := g.(map[string]any)
+		if !ok {
+			bad("spec.deletionGuard must be an object")
+		} else if raw, present := gm["maxDeletePercent"]; present {
+			pct, ok := object.ToInt64(raw)
+			if !ok || pct < 0 || pct > 100 {
+				bad("spec.deletionGuard.maxDeletePercent %v must be an integer in 0..100", raw)
+			} else {
+				t.MaxDeletePct = int(pct)
 			}
 		}
 	}

@@ -275,7 +275,7 @@ var tresourceSchema = schema{
 }
 
 var templateSchema = func() schema {
-	spec := schema{"registryId": nil}
+	spec := schema{"registryId": nil, "deletionGuard": schema{"maxDeletePercent": nil}}
 	for _, l := range render.ResourceLists {
 		spec[l] = schema{"[]": tresourceSchema}
 	}
