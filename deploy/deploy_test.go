@@ -445,7 +445,11 @@ func TestTResourceSchema(t *testing.T) {
 		assert.Equal(t, float64(3600), get(p, "timeoutSeconds", "maximum"))
 	}
 	assert.Contains(t, mapOf(spec, "properties"), "namespaceDefaults")
-	assert.Len(t, mapOf(spec, "properties"), len(lists)+2, "registryId, the lists and namespaceDefaults, nothing else")
+	guard := mapOf(spec, "properties", "deletionGuard", "properties", "maxDeletePercent")
+	assert.Equal(t, float64(50), guard["default"])
+	assert.Equal(t, float64(0), guard["minimum"])
+	assert.Equal(t, float64(100), guard["maximum"])
+	assert.Len(t, mapOf(spec, "properties"), len(lists)+3, "registryId, the lists, namespaceDefaults and deletionGuard, nothing else")
 
 	reg := find(t, loadAll(t), "CustomResourceDefinition", "tenantregistries."+group)
 	source := get(list(reg.o, "spec", "versions")[0], "schema", "openAPIV3Schema", "properties", "spec", "properties", "source")

@@ -11,7 +11,8 @@ import (
 
 	"github.com/tenant-hooks/tenant-hooks/datasource"
 	"github.com/tenant-hooks/tenant-hooks/hooks"
-	"github.com/tenant-hooks/tenant-hooks/hooks/steady"
+	"github.com/tenant-hooks/tenant-hooks/hooks/wire"
+	"github.com/tenant-hooks/tenant-hooks/internal/steady"
 	"github.com/tenant-hooks/tenant-hooks/render"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 	"github.com/tenant-hooks/tenant-hooks/render/sim"
@@ -35,7 +36,7 @@ func isChildResource(res string) bool {
 	return false
 }
 
-func simRules(rs []hooks.RelatedRule) []sim.Rule {
+func simRules(rs []wire.RelatedRule) []sim.Rule {
 	out := make([]sim.Rule, 0, len(rs))
 	for _, r := range rs {
 		sr := sim.Rule{APIVersion: r.APIVersion, Resource: r.Resource, Namespace: r.Namespace, Names: r.Names}
@@ -74,10 +75,10 @@ func rulesWorld(t testing.TB, n int, before bool, edit func(tpl object.Obj)) *si
 	raw, err := datasource.NewStatic(rows).Rows(context.Background(), pr.Mapping.Columns())
 	require.NoError(t, err)
 
-	var refs []hooks.ResourceRef
+	var refs []wire.ResourceRef
 	var types []sim.TypeRef
 	for _, c := range tenantChildTypes {
-		refs = append(refs, hooks.ResourceRef{APIVersion: c.apiVersion, Resource: c.resource})
+		refs = append(refs, wire.ResourceRef{APIVersion: c.apiVersion, Resource: c.resource})
 		types = append(types, sim.TypeRef{APIVersion: c.apiVersion, Kind: c.kind})
 	}
 	e := render.New(render.Options{Now: steady.Now})
@@ -97,7 +98,7 @@ func rulesWorld(t testing.TB, n int, before bool, edit func(tpl object.Obj)) *si
 			return simRules(append(rules, hooks.TenantRelated(tenant, refs)[2:]...))
 		},
 		Input: func(parent object.Obj, children, related map[string]map[string]object.Obj) render.TenantInput {
-			return hooks.TenantInputFrom(&hooks.CompositeRequest{Parent: parent, Children: children, Related: related})
+			return hooks.TenantInputFrom(&wire.CompositeRequest{Parent: parent, Children: children, Related: related})
 		},
 	}
 	w.Init()
@@ -220,7 +221,7 @@ func TestMissingChildIsClaimedBeforeItIsCreated(t *testing.T) {
 	w.Put(foreign)
 
 	// The Tenant syncs before the registry has seen its status: it waits.
-	in := hooks.TenantInputFrom(&hooks.CompositeRequest{Parent: w.Tenant(victim), Children: map[string]map[string]object.Obj{}, Related: map[string]map[string]object.Obj{}})
+	in := hooks.TenantInputFrom(&wire.CompositeRequest{Parent: w.Tenant(victim), Children: map[string]map[string]object.Obj{}, Related: map[string]map[string]object.Obj{}})
 	out, err := w.Engine.SyncTenant(ctx, in)
 	require.NoError(t, err)
 	for _, c := range out.Children {
