@@ -170,3 +170,45 @@ func TestTenantSyncMissingTemplateKeepsChildren(t *testing.T) {
 		require.NotContains(t, c.(map[string]any), "status")
 	}
 }
+
+// A Tenant with spec.claims asks only for its template, its Namespace and
+// the names it claims (no label-selector rule on any child kind); a
+// converged one (spec.claims empty) asks for no rule on any child kind. The
+// body goes through the real decoder, so an empty list is read as present.
+func TestTenantCustomizeWithClaims(t *testing.T) {
+	ts := newServer(t, mysql.PoolOptions{}, hooks.Config{})
+	var req map[string]any
+	require.NoError(t, json.Unmarshal(fixture(t, "tenant-customize.json"), &req))
+	for _, tc := range []struct {
+		name   string
+		claims any
+		rules  int
+	}{
+		{"converged", []any{}, 2},
+		{"converging", []any{
+			map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "name": "acme-web-config"},
+			map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "name": "acme-web"},
+			map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "name": "acme-web-extra"},
+		}, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			object.SetNested(req["parent"].(map[string]any), tc.claims, "spec", "claims")
+			body, err := json.Marshal(req)
+			require.NoError(t, err)
+			code, ans, _ := post(t, ts, "/hooks/tenants/customize", body)
+			require.Equal(t, http.StatusOK, code, ans)
+			rules := ans["relatedResources"].([]any)
+			require.Len(t, rules, tc.rules, rules)
+			require.Equal(t, "tenanttemplates", rules[0].(map[string]any)["resource"])
+			require.Equal(t, "namespaces", rules[1].(map[string]any)["resource"])
+			for _, r := range rules[2:] {
+				m := r.(map[string]any)
+				require.NotContains(t, m, "labelSelector")
+				require.NotEmpty(t, m["names"])
+			}
+			if tc.rules == 4 {
+				require.Equal(t, []any{"acme-web-config", "acme-web-extra"}, rules[3].(map[string]any)["names"], "one name rule per kind")
+			}
+		})
+	}
+}

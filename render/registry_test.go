@@ -186,3 +186,46 @@ spec:
 	require.Equal(t, 3306, r.MySQL.Port)
 	require.Equal(t, 5*time.Second, r.MySQL.QueryTimeout)
 }
+
+// spec.claims has two states (docs/policies.md): every resource claimed while
+// the observed status does not report all of them as owned children, none
+// once it does. A Once resource is owned by the object it keeps whatever its
+// name renders to now; an owned object of another name is not the claimed one.
+func TestRegistryClaimsStates(t *testing.T) {
+	tpl := fromYAML(t, webTemplateYAML)
+	once := fromYAML(t, webTemplateYAML)
+	object.NestedSlice(once, "spec", "configMaps")[0].(map[string]any)["creationPolicy"] = "Once"
+	owned := func(name string, isOwned bool) object.Obj {
+		o := observedTenant(t, "c-web", true)
+		object.SetNested(o, []any{map[string]any{"id": "cfg", "kind": "ConfigMap", "name": name, "namespace": "saas", "owned": isOwned, "state": "Ready"}}, "status", "resources")
+		return o
+	}
+	terminating := owned("c-cfg", true)
+	object.SetNested(terminating, "2026-11-25T13:00:00Z", "metadata", "deletionTimestamp")
+	for _, tc := range []struct {
+		name     string
+		tpl      object.Obj
+		observed []object.Obj
+		claims   int
+	}{
+		{"new Tenant", tpl, nil, 1},
+		{"status without owned", tpl, []object.Obj{observedTenant(t, "c-web", true)}, 1},
+		{"not owned", tpl, []object.Obj{owned("c-cfg", false)}, 1},
+		{"owned", tpl, []object.Obj{owned("c-cfg", true)}, 0},
+		{"owned under another name", tpl, []object.Obj{owned("old-cfg", true)}, 1},
+		{"Once owned under another name", once, []object.Obj{owned("old-cfg", true)}, 0},
+		{"terminating", tpl, []object.Obj{terminating}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, _ := newEngine()
+			out := e.SyncRegistry(context.Background(), render.RegistryInput{
+				Registry: fromYAML(t, registryYAML), Templates: []object.Obj{tc.tpl}, Rows: rowsOf(t, "c"), Observed: observeTenants(tc.observed),
+			})
+			list := out.ChildList()
+			require.Len(t, list, 1)
+			claims, present := object.NestedMap(list[0], "spec")["claims"].([]any)
+			require.True(t, present, "spec.claims is always written, empty when converged")
+			require.Len(t, claims, tc.claims)
+		})
+	}
+}

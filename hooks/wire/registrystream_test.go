@@ -41,6 +41,7 @@ func requireSameRequest(t testing.TB, want, got *wire.RegistryRequest, msg strin
 		require.Equal(t, w.Terminating, g.Terminating, "%s: %s terminating", msg, w.Name)
 		require.Equal(t, w.Ready, g.Ready, "%s: %s ready", msg, w.Name)
 		require.Equal(t, w.Failed, g.Failed, "%s: %s failed", msg, w.Name)
+		require.Equal(t, w.Owned, g.Owned, "%s: %s owned", msg, w.Name)
 		wk, gk := w.Kept(), g.Kept()
 		require.True(t, reflect.DeepEqual(wk, gk), "%s: %s kept\nwant %v\ngot  %v", msg, w.Name, wk, gk)
 	}
@@ -394,4 +395,25 @@ func BenchmarkRegistryDecode(b *testing.B) {
 			}
 		}
 	})
+}
+
+// The registry reads which resources a Tenant's status reports as owned
+// (claims stop once all are): the streaming summary reads them as the whole
+// decoding does.
+func TestRegistryStreamReadsOwnedResources(t *testing.T) {
+	b := []byte(`{"controller":{},"parent":{"apiVersion":"operator.kubernetes-tenants.org/v1","kind":"TenantRegistry","metadata":{"name":"r","namespace":"saas"}},
+"children":{"Tenant.operator.kubernetes-tenants.org/v1":{"saas/a":{"apiVersion":"operator.kubernetes-tenants.org/v1","kind":"Tenant","metadata":{"name":"a","namespace":"saas"},
+"spec":{"uid":"a","claims":[]},"status":{"resources":[{"id":"cfg","kind":"ConfigMap","name":"a-cfg","namespace":"saas","owned":true,"state":"Ready"},
+{"id":"app","kind":"Deployment","name":"a-app","namespace":"saas","state":"Waiting","reason":"AwaitingClaim"}],"conditions":[{"type":"Ready","status":"False"}]}}}},"related":{}}`)
+	want, err := wire.DecodeRegistryWhole(b)
+	require.NoError(t, err)
+	require.Len(t, want.Observed, 1)
+	require.NotEmpty(t, want.Observed[0].Owned)
+	require.Contains(t, want.Observed[0].Owned, "a-cfg")
+	require.NotContains(t, want.Observed[0].Owned, "a-app")
+	for how, r := range readers(b) {
+		got, err := wire.DecodeRegistryStream(r, 0)
+		require.NoError(t, err, how)
+		requireSameRequest(t, want, got, how)
+	}
 }
