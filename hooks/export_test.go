@@ -17,3 +17,11 @@ func (s *Server) PanickingHook(v any) http.Handler {
 		return answer{}, nil
 	})
 }
+
+// TenantRelated and TenantInputFrom let hooks/rules_test.go drive the real
+// customize answer and request-to-input code from the in-memory
+// Metacontroller model (render/sim.World).
+var (
+	TenantRelated   = tenantRelated
+	TenantInputFrom = tenantInputFrom
+)

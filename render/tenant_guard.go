@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/tenant-hooks/tenant-hooks/internal/ordered"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
 
@@ -26,7 +27,7 @@ func (tc *tenantCtx) guardDeletions() map[string]any {
 		answered[object.Key(c)] = true
 	}
 	var gone []string
-	for _, k := range sortedKeys(tc.observed) {
+	for _, k := range ordered.Keys(tc.observed) {
 		if !answered[k] && !object.Terminating(tc.observed[k]) {
 			gone = append(gone, k)
 		}
@@ -44,7 +45,7 @@ func (tc *tenantCtx) guardDeletions() map[string]any {
 		return nil
 	}
 	for _, k := range gone {
-		tc.children = append(tc.children, preserveObserved(tc.observed[k]))
+		tc.children = append(tc.children, keptObject(tc.observed[k]))
 	}
 	why := fmt.Sprintf("%d of %d objects (%d%%) would be deleted, above the template's %d%% (spec.deletionGuard.maxDeletePercent)",
 		len(gone), len(tc.observed), share, tc.tpl.MaxDeletePct)

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/internal/ordered"
 	"github.com/tenant-hooks/tenant-hooks/render"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
@@ -24,7 +25,7 @@ type Rule struct {
 
 // Costs counts what Metacontroller's customize manager does for the Tenant
 // controller, following docs/performance.md §"Related rules" (and
-// ../shared/reference/metacontroller.md §18):
+// Metacontroller v4.17.2, pkg/controller/common/customize/manager.go):
 //
 //   - findRelatedParents: every add/update/delete of an object of a kind
 //     that any parent lists in a related rule evaluates every rule of every
@@ -129,12 +130,12 @@ func (w *World) Init() {
 func (w *World) Tenant(name string) object.Obj { return w.tenants[name] }
 
 // TenantNames returns the Tenants' names, sorted.
-func (w *World) TenantNames() []string { return sortedKeys(w.tenants) }
+func (w *World) TenantNames() []string { return ordered.Keys(w.tenants) }
 
 // Objects returns the store's objects sorted by key.
 func (w *World) Objects() []object.Obj {
 	out := make([]object.Obj, 0, len(w.objects))
-	for _, k := range sortedKeys(w.objects) {
+	for _, k := range ordered.Keys(w.objects) {
 		out = append(out, w.objects[k])
 	}
 	return out
@@ -214,7 +215,7 @@ func (w *World) Step(ctx context.Context) (changed bool, err error) {
 		changed = true
 	}
 	statuses := map[string]object.Obj{}
-	for _, name := range sortedKeys(w.tenants) {
+	for _, name := range ordered.Keys(w.tenants) {
 		t := w.tenants[name]
 		out, err := w.syncTenant(ctx, t)
 		if err != nil {
@@ -263,7 +264,7 @@ func (w *World) Converge(ctx context.Context, max int) (int, error) {
 // registry runs the registry sync and applies its Tenants.
 func (w *World) registry(ctx context.Context) bool {
 	in := render.RegistryInput{Registry: w.Registry, Templates: w.Templates, Rows: w.Rows}
-	for _, n := range sortedKeys(w.tenants) {
+	for _, n := range ordered.Keys(w.tenants) {
 		in.Observed = append(in.Observed, render.ObserveTenant(w.tenants[n]))
 	}
 	out := w.Engine.SyncRegistry(ctx, in)
@@ -396,7 +397,7 @@ func (w *World) reindex() {
 		return
 	}
 	w.idx = index{byRes: map[string][]object.Obj{}, byCtl: map[string][]string{}}
-	for _, k := range sortedKeys(w.objects) {
+	for _, k := range ordered.Keys(w.objects) {
 		o := w.objects[k]
 		res := render.ResourceOf(object.Kind(o))
 		w.idx.byRes[res] = append(w.idx.byRes[res], o)
@@ -493,7 +494,7 @@ func (w *World) collect(t object.Obj) {
 // settle makes objects ready; a status change is an update event.
 func (w *World) settle() bool {
 	changed := false
-	for _, k := range sortedKeys(w.objects) {
+	for _, k := range ordered.Keys(w.objects) {
 		o := w.objects[k]
 		before := norm(o["status"])
 		MakeReady(o, false)
