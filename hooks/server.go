@@ -141,8 +141,9 @@ type answer struct {
 }
 
 // UnavailableError is a temporary failure to compute a trustworthy answer
-// (database, Secret, deadline). It becomes a 503: Metacontroller keeps every
-// child and retries with backoff.
+// (the hook deadline). It becomes a 503: Metacontroller keeps every child and
+// retries with backoff. A registry's source failing is not one: it is
+// answered with every Tenant kept and the failure in status (registry.go).
 type UnavailableError struct{ Err error }
 
 func (e *UnavailableError) Error() string { return e.Err.Error() }

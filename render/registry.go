@@ -297,9 +297,9 @@ type ObservedTenant struct {
 	// resource (see claimsFor).
 	Owned string
 	// Kept returns the Tenant as the registry answers it when it keeps it
-	// (the mass-deletion guard, an invalid registry spec; the rule is
-	// written once, at tenantCtx.keep): the observed object without the
-	// fields the API server owns. Called only then.
+	// (the mass-deletion guard, an invalid registry spec, a source outage;
+	// the rule is written once, at tenantCtx.keep): the observed object
+	// without the fields the API server owns. Called only then.
 	Kept func() object.Obj
 }
 
