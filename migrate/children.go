@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/tenant-hooks/tenant-hooks/internal/ordered"
 	"github.com/tenant-hooks/tenant-hooks/render"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
@@ -99,7 +100,7 @@ func (p *planner) children(t object.Obj) {
 		}
 		in.Existing = append(in.Existing, o)
 	}
-	for _, k := range sortedKeys(observed) {
+	for _, k := range ordered.Keys(observed) {
 		o := object.DeepCopyMap(observed[k])
 		object.SetNested(o, tuid, "metadata", "labels", render.LabelControllerUID)
 		in.Observed = append(in.Observed, o)
@@ -120,7 +121,7 @@ func (p *planner) children(t object.Obj) {
 	for _, c := range out.Children {
 		desired[object.Key(c)] = c
 	}
-	for _, k := range sortedKeys(observed) {
+	for _, k := range ordered.Keys(observed) {
 		o := observed[k]
 		d := desired[k]
 		if d == nil {
@@ -157,7 +158,7 @@ func (p *planner) children(t object.Obj) {
 		what = append(what, "desired state equals the current one")
 		p.item(o, action, strings.Join(what, "; "), ops)
 	}
-	for _, k := range sortedKeys(desired) {
+	for _, k := range ordered.Keys(desired) {
 		if observed[k] != nil {
 			continue
 		}
@@ -202,7 +203,7 @@ func diff(desired, current any, path []string) []string {
 			return []string{fmt.Sprintf("%s: %s instead of %s", at, show(desired), show(current))}
 		}
 		var out []string
-		keys := sortedKeys(d)
+		keys := ordered.Keys(d)
 		for _, k := range keys {
 			if len(path) == 1 && path[0] == "metadata" && (k == "ownerReferences" || object.IsServerMetadata(k)) {
 				continue

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"github.com/tenant-hooks/tenant-hooks/internal/ordered"
 	"github.com/tenant-hooks/tenant-hooks/render"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
@@ -297,7 +298,7 @@ func (p *planner) registry(r object.Obj, tenants []object.Obj) {
 		}
 		p.tenant(r, t, d)
 	}
-	for _, n := range sortedKeys(desired) {
+	for _, n := range ordered.Keys(desired) {
 		if !have[n] {
 			d := desired[n]
 			p.items = append(p.items, Item{APIVersion: object.APIVersion(d), Kind: object.Kind(d), Namespace: object.Namespace(d), Name: n,
@@ -339,7 +340,7 @@ func (p *planner) rows(reg *render.Registry, tenants []object.Obj) (datasource.R
 			return true
 		}
 		good := set(m.UID, uid) && set(m.Activate, vals["activate"]) && set(m.HostOrURL, vals["hostOrUrl"])
-		for _, v := range sortedKeys(m.Extra) {
+		for _, v := range ordered.Keys(m.Extra) {
 			good = good && set(m.Extra[v], vals[v])
 		}
 		if !good {
@@ -358,7 +359,7 @@ func (p *planner) rows(reg *render.Registry, tenants []object.Obj) (datasource.R
 		from[uid] = ref(t)
 	}
 	raw := make([]datasource.RawRow, 0, len(byUID))
-	for _, u := range sortedKeys(byUID) {
+	for _, u := range ordered.Keys(byUID) {
 		raw = append(raw, byUID[u])
 	}
 	return datasource.Evaluate(m, raw), ok
@@ -478,13 +479,4 @@ func equalJSON(a, b any) bool {
 	x, err1 := json.Marshal(a)
 	y, err2 := json.Marshal(b)
 	return err1 == nil && err2 == nil && string(x) == string(y)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

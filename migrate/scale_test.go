@@ -1,14 +1,11 @@
 package migrate
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -109,22 +106,5 @@ func TestHundredTenants(t *testing.T) {
 		c.Apply(o.Children)
 		assert.Zero(t, c.Creates+c.Deletes, object.Name(ten))
 		assert.Equal(t, 6, c.Updates, object.Name(ten))
-	}
-}
-
-// The copy in testdata/v1 is the recorded original, when the original is
-// there to compare with (it lives beside the repository, never read by the
-// other tests).
-func TestFixturesAreTheRecordedOnes(t *testing.T) {
-	orig := filepath.Join("..", "..", "shared", "fixtures", "tenant-operator-v1")
-	if _, err := os.Stat(orig); err != nil {
-		t.Skipf("the recorded original %s is not beside this repository; nothing to compare", orig)
-	}
-	for _, name := range []string{"README.md", "children.json", "tenant.json", "tenantregistry.json", "tenanttemplate.json"} {
-		a, err := os.ReadFile(filepath.Join("testdata", "v1", name))
-		require.NoError(t, err)
-		b, err := os.ReadFile(filepath.Join(orig, name))
-		require.NoError(t, err)
-		assert.True(t, bytes.Equal(a, b), "testdata/v1/%s differs from %s", name, orig)
 	}
 }

@@ -45,7 +45,7 @@ func (tc *tenantCtx) guardDeletions() map[string]any {
 		return nil
 	}
 	for _, k := range gone {
-		tc.children = append(tc.children, keptObject(tc.observed[k]))
+		tc.keep(tc.observed[k], nil)
 	}
 	why := fmt.Sprintf("%d of %d objects (%d%%) would be deleted, above the template's %d%% (spec.deletionGuard.maxDeletePercent)",
 		len(gone), len(tc.observed), share, tc.tpl.MaxDeletePct)

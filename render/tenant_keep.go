@@ -28,6 +28,8 @@ import (
 //     no telling whether it was that resource's (leftovers);
 //   - the TenantTemplate is missing or invalid: every child
 //     (keepEverything);
+//   - the answer would delete more than the template's deletion guard
+//     allows: every child it would delete (guardDeletions);
 //   - its resource left the template with deletionPolicy Retain: kept,
 //     marked orphaned and anchored to its Namespace (leftovers).
 //
