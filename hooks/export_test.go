@@ -20,8 +20,11 @@ func (s *Server) PanickingHook(v any) http.Handler {
 
 // TenantRelated and TenantInputFrom let hooks/rules_test.go drive the real
 // customize answer and request-to-input code from the in-memory
-// Metacontroller model (render/sim.World).
+// Metacontroller model (render/sim.World); the decorators' customize answers
+// are checked without a request.
 var (
-	TenantRelated   = tenantRelated
-	TenantInputFrom = tenantInputFrom
+	TenantRelated    = tenantRelated
+	TenantInputFrom  = tenantInputFrom
+	NamespaceRelated = namespaceRelated
+	AdoptionRelated  = adoptionRelated
 )

@@ -22,7 +22,7 @@ func (s *Server) namespaceCustomize(_ context.Context, _ *http.Request, body []b
 
 // namespaceRelated is the customize answer of the namespace decorator.
 func namespaceRelated(ns object.Obj) []wire.RelatedRule {
-	tenant := object.String(ns, "metadata", "labels", render.LabelTenant)
+	tenant := render.TenantOf(ns)
 	tenantNS := object.String(ns, "metadata", "labels", render.LabelTenantNamespace)
 	rules := []wire.RelatedRule{}
 	if tenant == "" {
@@ -55,7 +55,7 @@ func (s *Server) namespaceSync(ctx context.Context, _ *http.Request, body []byte
 			in.Observed = append(in.Observed, objs[k])
 		}
 	}
-	name := object.String(r.Object, "metadata", "labels", render.LabelTenant)
+	name := render.TenantOf(r.Object)
 	for _, kind := range []string{"Tenant", "ClusterTenant"} {
 		for _, k := range ordered.Keys(r.Related[object.TypeKey(render.APIVersion, kind)]) {
 			if o := r.Related[object.TypeKey(render.APIVersion, kind)][k]; object.Name(o) == name {
@@ -90,7 +90,7 @@ func (s *Server) adoptionCustomize(_ context.Context, _ *http.Request, body []by
 func adoptionRelated(o object.Obj) []wire.RelatedRule {
 	rules := []wire.RelatedRule{}
 	ns := object.Namespace(o)
-	tenant := object.String(o, "metadata", "labels", render.LabelTenant)
+	tenant := render.TenantOf(o)
 	force := &wire.LabelSelector{MatchLabels: map[string]string{render.LabelForceClaims: "true"}}
 	if ns != "" {
 		if tenant != "" {

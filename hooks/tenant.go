@@ -12,6 +12,7 @@ import (
 	"github.com/tenant-hooks/tenant-hooks/hooks/wire"
 	"github.com/tenant-hooks/tenant-hooks/internal/ordered"
 	"github.com/tenant-hooks/tenant-hooks/render"
+	"github.com/tenant-hooks/tenant-hooks/render/names"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
 
@@ -60,7 +61,7 @@ func tenantRelated(parent object.Obj, children []wire.ResourceRef) []wire.Relate
 	// claims existed) creates without a claim; it keeps the rules it always
 	// had: one per child kind for objects retained by an earlier Tenant of
 	// its name.
-	orphans := &wire.LabelSelector{MatchLabels: map[string]string{render.LabelTenant: object.Name(parent), render.LabelOrphaned: "true"}}
+	orphans := &wire.LabelSelector{MatchLabels: map[string]string{render.LabelTenant: names.TenantLabel(object.Name(parent)), render.LabelOrphaned: "true"}}
 	for _, c := range children {
 		if c.Resource == "namespaces" {
 			continue

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tenant-hooks/tenant-hooks/render/names"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
 
@@ -76,7 +77,7 @@ func (e *Engine) SyncNamespace(ctx context.Context, in NamespaceInput) (Namespac
 	status := tenantSummary(in.Tenant)
 	out.Annotations[AnnotationTenantStatus] = &status
 	if in.Tenant == nil {
-		return keepAll(fmt.Sprintf("Tenant %q not found; namespace defaults are kept as they are", object.String(in.Namespace, "metadata", "labels", LabelTenant))), nil
+		return keepAll(fmt.Sprintf("Tenant %q not found; namespace defaults are kept as they are", TenantOf(in.Namespace))), nil
 	}
 	if in.Template == nil {
 		return keepAll(fmt.Sprintf("TenantTemplate %q not found; namespace defaults are kept as they are", object.String(in.Tenant, "spec", "templateRef"))), nil
@@ -191,15 +192,19 @@ func Adopt(in AdoptionInput) (labels, annotations map[string]*string) {
 				claimed = true
 			}
 		}
-		if retained && orphanOf == object.Name(t) && object.Namespace(t) == object.Namespace(in.Object) {
+		if retained && orphanOf == names.TenantLabel(object.Name(t)) && object.Namespace(t) == object.Namespace(in.Object) {
 			claimed = true
 		}
 		if !claimed {
 			continue
 		}
 		uid, name := object.UID(t), object.Name(t)
-		labels = map[string]*string{LabelControllerUID: &uid, LabelTenant: &name, LabelOrphaned: nil}
+		label := names.TenantLabel(name)
+		labels = map[string]*string{LabelControllerUID: &uid, LabelTenant: &label, LabelOrphaned: nil}
 		annotations = map[string]*string{AnnotationOrphanedAt: nil, AnnotationOrphanedFrom: nil, AnnotationOrphanedReason: nil}
+		if label != name {
+			annotations[AnnotationTenant] = &name
+		}
 		return labels, annotations
 	}
 	return nil, nil

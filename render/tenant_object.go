@@ -60,7 +60,7 @@ func (tc *tenantCtx) render(r *Resource) (object.Obj, error) {
 			return fail("labels."+k, err)
 		}
 	}
-	labels[LabelTenant] = tc.name
+	labels[LabelTenant] = names.TenantLabel(tc.name)
 	labels[LabelTemplate] = names.LabelValue(tc.tpl.Name)
 	labels[LabelResourceID] = names.LabelValue(r.ID)
 	if reg := object.String(tc.in.Tenant, "spec", "registryId"); reg != "" {
@@ -86,6 +86,9 @@ func (tc *tenantCtx) render(r *Resource) (object.Obj, error) {
 	}
 	if r.CreationPolicy == CreationOnce {
 		ann[AnnotationCreationPolicy] = CreationOnce
+	}
+	if l := names.TenantLabel(tc.name); l != tc.name {
+		ann[AnnotationTenant] = tc.name
 	}
 	if kind == "Namespace" {
 		// The namespace decorator finds the template through this.

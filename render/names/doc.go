@@ -35,8 +35,11 @@
 //
 // Tenant Operator v1.0 named Tenants "<uid>-<template>" with no sanitising,
 // so a uid such as "Acme Corp" failed to create and was only logged
-// (reference §2.2). Sanitize and LabelValue map anything onto the allowed
-// alphabet instead, and whenever that changes the input or has to shorten
+// (reference §2.2). TenantName keeps v1.0's name whenever v1.0 could create
+// it (a valid RFC 1123 subdomain: dots allowed, up to 253 characters), so
+// that a v1.0 installation switched to tenant-hooks keeps its Tenants, and
+// sanitises only the rest. Sanitize and LabelValue map anything onto the
+// allowed alphabet, and whenever that changes the input or has to shorten
 // it they append "-" and the first 8 hex digits of the SHA-256 of the
 // original string. The suffix is what keeps "ACME", "acme" and "a.c.m.e"
 // apart: "acme" is already valid and kept as is, the other two become
@@ -52,5 +55,11 @@
 //
 // TenantName keeps upstream's "<uid>-<template>" shape, so ("a-b", "c") and
 // ("a", "b-c") give the same name, exactly as upstream did; the registry is
-// the place to detect such duplicates, since only it sees all rows.
+// the place to detect such duplicates, since only it sees all rows. A kept
+// v1.0 name never contains a character that Sanitize would change, so a
+// sanitised name meets a kept one only when a uid is chosen to be another
+// row's sanitised name; the registry's duplicate check covers that too.
+//
+// Names of 64 to 253 characters are valid Tenant names but not label
+// values: TenantLabel is what labels and selectors carry for them.
 package names

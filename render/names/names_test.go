@@ -315,14 +315,47 @@ func TestTenantName(t *testing.T) {
 	assert.Equal(t, "acme-corp-web-"+hash8("Acme Corp-web"), TenantName("Acme Corp", "web"))
 	assert.Equal(t, "42-web", TenantName("42", "web"))
 
-	n := TenantName(strings.Repeat("customer", 20), "web")
-	assert.Len(t, n, 63)
-	assert.NoError(t, ValidateName("Service", n))
-	assert.NoError(t, ValidateName("Namespace", n))
+	// Names v1.0 created are kept exactly: dots and up to 253 characters
+	// (issue 15: a switch-over must find v1.0's Tenants under their names).
+	assert.Equal(t, "acme.corp-web", TenantName("acme.corp", "web"))
+	assert.Equal(t, "a.b.c-web.v2", TenantName("a.b.c", "web.v2"))
+	long := strings.Repeat("customer", 20)
+	assert.Equal(t, long+"-web", TenantName(long, "web"))
+	max := strings.Repeat("a", 249)
+	assert.Equal(t, max+"-web", TenantName(max, "web"), "253 characters")
+
+	// Names v1.0 could not create keep the sanitised form.
+	for _, c := range []struct{ uid, tpl string }{
+		{strings.Repeat("a", 250), "web"}, // 254 characters
+		{"acme.", "web"},                  // '.' next to '-'
+		{".acme", "web"},
+		{"acme..corp", "web"},
+		{"Acme.Corp", "web"},
+		{"acme_corp", "web"},
+		{"acme", "Web"},
+	} {
+		n := TenantName(c.uid, c.tpl)
+		assert.Equal(t, Sanitize(c.uid+"-"+c.tpl, 63), n, "%q %q", c.uid, c.tpl)
+		assert.LessOrEqual(t, len(n), 63)
+		assert.NoError(t, ValidateName("Namespace", n))
+	}
+	assert.Equal(t, "acme-corp-web-"+hash8("Acme.Corp-web"), TenantName("Acme.Corp", "web"))
 
 	// Empty uid: upstream produced "-web", which the API server refused.
-	n = TenantName("", "web")
+	n := TenantName("", "web")
 	assert.Equal(t, "web-"+hash8("-web"), n)
+}
+
+func TestTenantLabel(t *testing.T) {
+	assert.Equal(t, "acme.corp-web", TenantLabel("acme.corp-web"))
+	long := strings.Repeat("customer", 20) + "-web"
+	got := TenantLabel(long)
+	assert.NoError(t, ValidateLabelValue(got))
+	assert.Equal(t, long[:54]+"-"+hash8(long), got)
+	// Every name TenantName gives has a valid label, unchanged up to 63.
+	for _, n := range []string{TenantName("Acme Corp", "web"), TenantName("42", "web"), TenantName("a.b", "c")} {
+		assert.Equal(t, n, TenantLabel(n))
+	}
 }
 
 func FuzzSanitize(f *testing.F) {

@@ -63,13 +63,30 @@ func replaceInvalid(s string, valid func(byte) bool, cut string) string {
 	return out
 }
 
-// TenantName is the name of the Tenant for one row uid and one template:
-// Sanitize(uid + "-" + template, 63), so ("acme", "web") stays "acme-web"
-// as upstream named it, while ("Acme Corp", "web") becomes
+// TenantName is the name of the Tenant for one row uid and one template.
+// When "<uid>-<template>" is a valid Tenant name (an RFC 1123 subdomain of
+// at most 253 characters, dots included) it is that name, exactly as
+// Tenant Operator v1.0 named the Tenant, so a switch-over finds and keeps
+// v1.0's Tenants: ("acme", "web") gives "acme-web" and ("acme.corp", "web")
+// "acme.corp-web". Anything else is a name v1.0 could not create, and gets
+// Sanitize(uid + "-" + template, 63): ("Acme Corp", "web") becomes
 // "acme-corp-web-" followed by 8 hex digits.
+//
+// A name longer than 63 characters cannot be a label value; TenantLabel
+// gives the value that stands for it in labels.
 func TenantName(uid, template string) string {
-	return Sanitize(uid+"-"+template, MaxLabelLength)
+	n := uid + "-" + template
+	if checkSubdomain(n, MaxSubdomainLength) == "" {
+		return n
+	}
+	return Sanitize(n, MaxLabelLength)
 }
+
+// TenantLabel is the label value that names the Tenant called name on its
+// children and in selectors: the name itself when it is a valid label
+// value (every name of 63 characters or fewer that TenantName gives), and
+// LabelValue(name) for the longer names kept from v1.0.
+func TenantLabel(name string) string { return LabelValue(name) }
 
 // withHash appends "-" and the hash of orig to text, cutting text short so
 // the whole fits in max. Characters in trim are removed from the cut end
