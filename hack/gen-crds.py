@@ -142,6 +142,12 @@ def registry_spec(cluster):
             "queryTimeoutSeconds": integer(
                 "Deadline of one query, well inside Metacontroller's 10 s hook timeout.",
                 default=5, minimum=1, maximum=60),
+            "valueFormat": string(
+                "How column values become template text. v1 (default): exactly as Tenant Operator v1.0 read "
+                "them (DATE/DATETIME/TIMESTAMP as RFC 3339 in UTC, e.g. 2024-01-02T03:04:05Z; FLOAT/DOUBLE in "
+                "Go's shortest form, e.g. 1.5e+06). plain: dates as the server prints them "
+                "(2024-01-02 03:04:05), floats without exponent (1500000). See docs/datasources.md.",
+                enum=["v1", "plain"], default="v1"),
         },
         ["host", "port", "username", "database", "table"],
     )
@@ -163,7 +169,7 @@ def registry_spec(cluster):
             "type": string("Source type.", enum=["mysql", "static"]),
             "syncInterval": string(
                 "How often the rows are read again; returned to Metacontroller as resyncAfterSeconds.",
-                pattern="^[0-9]+(s|m|h)$", default="1m"),
+                pattern="^[0-9]+(s|m|h)$", default="30s"),
             "mysql": mysql,
             "static": static,
         },

@@ -167,6 +167,7 @@ func (s *Server) readRows(ctx context.Context, reg *render.Registry, related wir
 		cfg := mysql.Config{
 			Host: reg.MySQL.Host, Port: reg.MySQL.Port, User: reg.MySQL.Username,
 			Database: reg.MySQL.Database, Table: reg.MySQL.Table, TLS: reg.MySQL.TLS, QueryTimeout: reg.MySQL.QueryTimeout,
+			Values: mysql.ValueFormat(reg.MySQL.ValueFormat),
 		}
 		if p := reg.MySQL.PasswordSecret; p != nil {
 			secret := related["Secret.v1"][object.ObjKey(p.Namespace, p.Name)]

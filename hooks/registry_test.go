@@ -29,14 +29,22 @@ func seedCustomers(t *testing.T, rows ...string) {
 		"DROP TABLE IF EXISTS saas.customers",
 		"CREATE TABLE saas.customers (customer_id VARCHAR(64) NULL, domain VARCHAR(255) NULL, is_active VARCHAR(8) NULL, plan VARCHAR(32) NULL)",
 	}
+	if len(rows) > 0 {
+		stmts = append(stmts, "INSERT INTO saas.customers VALUES "+strings.Join(rows, ", "))
+	}
+	mysqltest.Exec(t, stmts...)
+	seedCustomersUser(t)
+}
+
+// seedCustomersUser creates the fixtures' database user.
+func seedCustomersUser(t *testing.T) {
+	t.Helper()
+	var stmts []string
 	for _, host := range []string{"%", "localhost", "127.0.0.1"} {
 		stmts = append(stmts,
 			"CREATE USER IF NOT EXISTS 'tenant_reader'@'"+host+"' IDENTIFIED BY '"+fixturePassword+"'",
 			"ALTER USER 'tenant_reader'@'"+host+"' IDENTIFIED BY '"+fixturePassword+"'",
 			"GRANT SELECT ON saas.* TO 'tenant_reader'@'"+host+"'")
-	}
-	if len(rows) > 0 {
-		stmts = append(stmts, "INSERT INTO saas.customers VALUES "+strings.Join(rows, ", "))
 	}
 	mysqltest.Exec(t, stmts...)
 }

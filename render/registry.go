@@ -40,6 +40,9 @@ type MySQLSpec struct {
 	Port                                 int
 	QueryTimeout                         time.Duration
 	PasswordSecret                       *SecretKeyRef
+	// ValueFormat is spec.source.mysql.valueFormat: "v1" (the default,
+	// v1.0's text for every column type) or "plain".
+	ValueFormat string
 }
 
 // StaticSpec is spec.source.static.
@@ -200,6 +203,14 @@ func ParseRegistry(o object.Obj) (*Registry, error) {
 			default:
 				spec.QueryTimeout = time.Duration(t) * time.Second
 			}
+		}
+		switch f := object.String(m, "valueFormat"); f {
+		case "", "v1":
+			spec.ValueFormat = "v1"
+		case "plain":
+			spec.ValueFormat = f
+		default:
+			bad("spec.source.mysql.valueFormat %q must be v1 or plain", f)
 		}
 		if ref := object.NestedMap(m, "passwordRef"); ref != nil {
 			spec.PasswordSecret = keyRef(ref, "spec.source.mysql.passwordRef", "Secret")

@@ -290,7 +290,7 @@ var registrySchema = schema{
 		"source": schema{
 			"type": nil, "syncInterval": nil,
 			"mysql": schema{"host": nil, "port": nil, "username": nil, "database": nil, "table": nil, "tls": nil,
-				"queryTimeoutSeconds": nil, "passwordRef": schema{"name": nil, "key": nil, "namespace": nil}},
+				"queryTimeoutSeconds": nil, "valueFormat": nil, "passwordRef": schema{"name": nil, "key": nil, "namespace": nil}},
 			"static": schema{"rows": nil, "configMapRef": schema{"name": nil, "key": nil, "namespace": nil}},
 		},
 		"valueMappings":      schema{"uid": nil, "hostOrUrl": nil, "activate": nil},

@@ -20,6 +20,27 @@ const DefaultQueryTimeout = 5 * time.Second
 // TLS modes accepted in Config.TLS (go-sql-driver's tls parameter).
 var tlsModes = map[string]bool{"": true, "false": true, "true": true, "skip-verify": true, "preferred": true}
 
+// ValueFormat says how the value of a MySQL column becomes the text a
+// template sees. docs/datasources.md has the table for every column type.
+type ValueFormat string
+
+const (
+	// FormatV1 (the default, also "") reads every column exactly as Tenant
+	// Operator v1.0 read it: go-sql-driver with parseTime=true (times in
+	// UTC) and database/sql's conversion of the driver's value to a string.
+	// DATE, DATETIME and TIMESTAMP become RFC 3339 ("2024-01-02T03:04:05Z",
+	// a DATE "2024-01-02T00:00:00Z", a zero date "0001-01-01T00:00:00Z"),
+	// FLOAT and DOUBLE the shortest 'g' form ("1.5e+06", "0.1"); every other
+	// type is its text. Objects rendered from a v1.0 registry therefore do
+	// not change when it moves to tenant-hooks.
+	FormatV1 ValueFormat = "v1"
+	// FormatPlain is the opt-in readable form: DATE, DATETIME and TIMESTAMP
+	// as the server prints them ("2024-01-02", "2024-01-02 03:04:05"),
+	// FLOAT and DOUBLE in decimal notation without exponent ("1500000");
+	// every other type as in FormatV1.
+	FormatPlain ValueFormat = "plain"
+)
+
 // Config is where a MySQL/MariaDB source reads its rows
 // (spec.source.mysql of a TenantRegistry, with the password taken from the
 // referenced Secret).
@@ -39,7 +60,14 @@ type Config struct {
 	// QueryTimeout bounds one Rows call: connecting, running the query and
 	// reading every row. Zero means DefaultQueryTimeout.
 	QueryTimeout time.Duration
+
+	// Values is how column values become text; "" means FormatV1.
+	Values ValueFormat
 }
+
+// v1Values reports whether values are read the way Tenant Operator v1.0
+// read them.
+func (c Config) v1Values() bool { return c.Values == "" || c.Values == FormatV1 }
 
 // Validate checks the configuration without contacting the server: host,
 // user, database and table are required, the port must be 1-65535, the
@@ -75,6 +103,9 @@ func (c Config) Validate() error {
 	}
 	if !tlsModes[c.TLS] {
 		errs = append(errs, fmt.Errorf("mysql.tls %q is not one of false, true, skip-verify, preferred", c.TLS))
+	}
+	if c.Values != "" && c.Values != FormatV1 && c.Values != FormatPlain {
+		errs = append(errs, fmt.Errorf("value format %q is not one of v1, plain", c.Values))
 	}
 	if c.QueryTimeout < 0 {
 		errs = append(errs, fmt.Errorf("query timeout %v is negative", c.QueryTimeout))
@@ -136,7 +167,12 @@ func (c Config) driverConfig(network string) *gomysql.Config {
 	cfg.Timeout = qt
 	cfg.ReadTimeout = qt
 	cfg.WriteTimeout = qt
-	cfg.ParseTime = false         // DATE/DATETIME columns stay text
+	// v1.0 connected with parseTime=true and no loc: the driver turns
+	// DATE/DATETIME/TIMESTAMP into time.Time in UTC, which cellScanner
+	// then formats as database/sql did for v1.0. FormatPlain keeps the
+	// server's text.
+	cfg.ParseTime = c.v1Values()
+	cfg.Loc = time.UTC
 	cfg.InterpolateParams = false // no client-side SQL building
 	cfg.MultiStatements = false
 	cfg.AllowAllFiles = false

@@ -85,7 +85,10 @@ func TestMySQLConfigDriverConfig(t *testing.T) {
 	require.Equal(t, "mysql.acme.svc.cluster.local:3306", d.Addr)
 	require.Equal(t, c.Password, d.Passwd)
 	require.Equal(t, "false", d.TLSConfig)
-	require.False(t, d.ParseTime)
+	require.True(t, d.ParseTime, "v1.0's DSN had parseTime=true")
+	require.Equal(t, time.UTC, d.Loc, "and no loc")
+	c.Values = FormatPlain
+	require.False(t, c.driverConfig("tcp").ParseTime, "plain keeps the server's text")
 	require.False(t, d.InterpolateParams)
 	require.False(t, d.MultiStatements)
 	require.False(t, d.AllowAllFiles)
@@ -95,4 +98,27 @@ func TestMySQLConfigDriverConfig(t *testing.T) {
 	}
 	require.True(t, strings.HasPrefix(Config{Host: "::1", Port: 3306}.driverConfig("tcp").Addr, "[::1]"))
 	require.Equal(t, DefaultQueryTimeout, Config{}.driverConfig("tcp").ReadTimeout)
+}
+
+func TestMySQLConfigValueFormat(t *testing.T) {
+	t.Parallel()
+	c := offlineConfig()
+	for _, f := range []ValueFormat{"", FormatV1, FormatPlain} {
+		c.Values = f
+		require.NoError(t, c.Validate(), f)
+	}
+	c.Values = "iso"
+	require.ErrorContains(t, c.Validate(), `value format "iso" is not one of v1, plain`)
+
+	// The two formats need differently configured connections: never one pool.
+	p := newTestPools(t, PoolOptions{})
+	c.Values = FormatV1
+	k1, id1 := p.keys(c)
+	c.Values = FormatPlain
+	k2, id2 := p.keys(c)
+	require.NotEqual(t, k1, k2)
+	require.NotEqual(t, id1, id2)
+	c.Values = ""
+	k3, _ := p.keys(c)
+	require.Equal(t, k1, k3)
 }

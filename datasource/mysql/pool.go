@@ -58,7 +58,8 @@ type PoolOptions struct {
 // (upstream opened and closed a pool per reconcile). Safe for concurrent use.
 //
 // A target is identified by everything that affects a connection: host,
-// port, user, password, database, TLS mode and query timeout (the table is
+// port, user, password, database, TLS mode, query timeout and whether times
+// are parsed (Config.Values; the table is
 // not part of it: all tables of one database share the pool). The map key is
 // an HMAC-SHA256 of those fields under a per-Pools random key, so it reveals
 // nothing about the password. When a config differs from a pooled one only in
@@ -196,9 +197,10 @@ func (p *Pools) keys(c Config) (key, identity string) {
 		User, Password string
 		Database, TLS  string
 		QueryTimeoutNS int64
+		ParseTime      bool
 	}
 	f := fields{Net: p.network, Host: c.Host, Port: c.Port, User: c.User, Password: c.Password,
-		Database: c.Database, TLS: c.TLS, QueryTimeoutNS: int64(c.queryTimeout())}
+		Database: c.Database, TLS: c.TLS, QueryTimeoutNS: int64(c.queryTimeout()), ParseTime: c.v1Values()}
 	sum := func(f fields) string {
 		b, _ := json.Marshal(f) // unambiguous encoding; cannot fail for these types
 		m := hmac.New(sha256.New, p.hashKey)

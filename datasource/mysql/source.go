@@ -77,8 +77,10 @@ func (s *mysqlSource) rows(ctx context.Context, columns []string) ([]datasource.
 		cells = make([]cellScanner, n)
 		dest  = make([]any, n)
 	)
+	v1 := s.cfg.v1Values()
 	for i := range cells {
 		cells[i].buf = &buf
+		cells[i].v1 = v1
 		dest[i] = &cells[i]
 	}
 	hint := s.lastRows.Load()
@@ -121,13 +123,19 @@ func (s *mysqlSource) fail(kind ErrorKind, err error) error {
 
 // cellScanner receives one column of the current row and appends its text
 // to the row buffer shared by all cells of the row, so reading a row costs
-// one string allocation however many columns it has. Numbers come back as
-// their decimal text (TINYINT(1)/BOOLEAN as "1"/"0", FLOAT/DOUBLE without
-// exponent), DATE/DATETIME as the server's text (ParseTime is off).
+// one string allocation however many columns it has.
+//
+// With v1 set it produces exactly what database/sql's conversion into a
+// string (sql.NullString, as Tenant Operator v1.0 scanned) produces from
+// the same driver value: time.Time in RFC 3339 with nanoseconds, floats in
+// the shortest 'g' form, booleans as true/false (TestMySQLValuesMatchV1
+// compares the two for every column type). Otherwise it keeps numbers in
+// decimal notation and times as the server's text (ParseTime is off then).
 type cellScanner struct {
 	buf        *[]byte
 	start, end int
 	valid      bool
+	v1         bool
 }
 
 func (c *cellScanner) Scan(src any) error {
@@ -146,17 +154,32 @@ func (c *cellScanner) Scan(src any) error {
 	case uint64:
 		b = strconv.AppendUint(b, v, 10)
 	case float64:
-		b = strconv.AppendFloat(b, v, 'f', -1, 64)
-	case float32:
-		b = strconv.AppendFloat(b, float64(v), 'f', -1, 32)
-	case bool:
-		if v {
-			b = append(b, '1')
+		if c.v1 {
+			b = strconv.AppendFloat(b, v, 'g', -1, 64)
 		} else {
+			b = strconv.AppendFloat(b, v, 'f', -1, 64)
+		}
+	case float32:
+		if c.v1 {
+			b = strconv.AppendFloat(b, float64(v), 'g', -1, 32)
+		} else {
+			b = strconv.AppendFloat(b, float64(v), 'f', -1, 32)
+		}
+	case bool:
+		switch {
+		case c.v1:
+			b = strconv.AppendBool(b, v)
+		case v:
+			b = append(b, '1')
+		default:
 			b = append(b, '0')
 		}
 	case time.Time:
-		b = v.AppendFormat(b, "2006-01-02 15:04:05.999999999")
+		if c.v1 {
+			b = v.AppendFormat(b, time.RFC3339Nano)
+		} else {
+			b = v.AppendFormat(b, "2006-01-02 15:04:05.999999999")
+		}
 	default:
 		return fmt.Errorf("unsupported column value of type %T", src)
 	}

@@ -251,7 +251,9 @@ func TestMySQLColumnTypes(t *testing.T) {
 	tbl := srv.table(t, "types", "uid VARCHAR(8) PRIMARY KEY, i INT, u BIGINT UNSIGNED, d DECIMAL(10,2), f FLOAT, g DOUBLE, dt DATE, ts DATETIME, c CHAR(4), vb VARBINARY(8), e ENUM('small','large'), tx TEXT")
 	srv.exec(t, "INSERT INTO `"+tbl+"` VALUES ('a', -42, 18446744073709551615, 1.50, 0.1, 1500000, '2024-01-02', '2024-01-02 03:04:05', 'ab', 'raw', 'large', 'long text')")
 	pools := newTestPools(t, PoolOptions{})
-	src, err := pools.Source(srv.config(t, tbl))
+	cfg := srv.config(t, tbl)
+	cfg.Values = FormatPlain // the default is v1.0's format: TestMySQLValuesV1
+	src, err := pools.Source(cfg)
 	require.NoError(t, err)
 	cols := []string{"c", "d", "dt", "e", "f", "g", "i", "ts", "tx", "u", "uid", "vb"}
 	rows, err := src.Rows(testCtx(t), cols)
