@@ -36,7 +36,8 @@ type SkippedRow struct {
 //
 //	Total = len(Active) + Inactive + Skipped + Duplicates
 //
-// Inactive rows (activate not truthy) are not examined further, so a NULL uid
+// Inactive rows (activate not truthy, or an empty hostOrUrl) are not
+// examined further, so a NULL uid
 // on an inactive row is not "skipped".
 type Result struct {
 	Active          []Record // sorted by UID (byte order)
@@ -68,13 +69,15 @@ type extraColumn struct{ variable, column string }
 
 // Evaluate applies the activation rule (see Truthy) to rows:
 //
-//   - rows whose activate cell is not truthy are Inactive;
+//   - rows whose activate cell is not truthy are Inactive, and so are rows
+//     whose hostOrUrl cell is NULL or "" when the mapping has a hostOrUrl
+//     column: Tenant Operator v1.0 made no Tenant for them, and a
+//     switch-over must not create one (a registry that wants such rows
+//     leaves valueMappings.hostOrUrl out);
 //   - active rows whose uid cell is NULL or "" are Skipped (the uid is not
 //     trimmed: " " is a uid, which the renderer will reject as a name);
 //   - among the remaining rows the first row of each uid wins, later ones are
 //     Duplicates;
-//   - hostOrUrl plays no part in activation (upstream v1.0 also required it
-//     to be non-empty; later upstream versions and we do not).
 //
 // Evaluate does not validate m; call Mapping.Validate first. It reads each
 // row once, in source order, and allocates one map per active row plus two
@@ -94,7 +97,7 @@ func Evaluate(m Mapping, rows []RawRow) Result {
 	cands := make([]candidate, 0, len(rows))
 	for i, row := range rows {
 		act := row[m.Activate]
-		if !Truthy(act) {
+		if !Truthy(act) || m.HostOrURL != "" && text(row[m.HostOrURL]) == "" {
 			res.Inactive++
 			continue
 		}

@@ -55,15 +55,29 @@ func TestEvaluate(t *testing.T) {
 			}}}},
 		},
 		{
-			name: "NULL and missing cells become empty strings, hostOrUrl does not gate activation",
+			name: "NULL and missing cells become empty strings",
 			m:    m,
 			rows: []RawRow{
-				{"id": v("a"), "url": null, "on": v("1"), "plan": null},           // rgn missing
-				{"id": v("b"), "url": v(""), "on": v("1"), "plan": Value{S: "x"}}, // invalid cell with text: still NULL
+				{"id": v("a"), "url": v("a.example"), "on": v("1"), "plan": null},          // rgn missing
+				{"id": v("b"), "url": v("b.example"), "on": v("1"), "plan": Value{S: "x"}}, // invalid cell with text: still NULL
 			},
 			want: Result{Total: 2, Active: []Record{
-				{UID: "a", Values: map[string]string{"uid": "a", "hostOrUrl": "", "activate": "1", "plan": "", "region": ""}},
-				{UID: "b", Values: map[string]string{"uid": "b", "hostOrUrl": "", "activate": "1", "plan": "", "region": ""}},
+				{UID: "a", Values: map[string]string{"uid": "a", "hostOrUrl": "a.example", "activate": "1", "plan": "", "region": ""}},
+				{UID: "b", Values: map[string]string{"uid": "b", "hostOrUrl": "b.example", "activate": "1", "plan": "", "region": ""}},
+			}},
+		},
+		{
+			// Issue 15 item 4: v1.0 made no Tenant for such a row.
+			name: "a mapped hostOrUrl that is NULL or empty makes the row inactive, as in v1.0",
+			m:    m,
+			rows: []RawRow{
+				{"id": v("a"), "url": null, "on": v("1")},
+				{"id": v("b"), "url": v(""), "on": v("1")},
+				{"id": null, "url": v(""), "on": v("1")},    // inactive, so not examined
+				{"id": v("c"), "url": v(" "), "on": v("1")}, // not trimmed, like v1.0
+			},
+			want: Result{Total: 4, Inactive: 3, Active: []Record{
+				{UID: "c", Values: map[string]string{"uid": "c", "hostOrUrl": " ", "activate": "1", "plan": "", "region": ""}},
 			}},
 		},
 		{
@@ -79,10 +93,10 @@ func TestEvaluate(t *testing.T) {
 				{"id": v("a"), "on": v("0")},
 				{"id": null, "on": null},
 				{"id": v(""), "on": v("on")},
-				{"id": v("b"), "on": v("1")},
+				{"id": v("b"), "url": v("b.example"), "on": v("1")},
 			},
 			want: Result{Total: 4, Inactive: 3, Active: []Record{
-				{UID: "b", Values: map[string]string{"uid": "b", "hostOrUrl": "", "activate": "1", "plan": "", "region": ""}},
+				{UID: "b", Values: map[string]string{"uid": "b", "hostOrUrl": "b.example", "activate": "1", "plan": "", "region": ""}},
 			}},
 		},
 		{

@@ -17,18 +17,18 @@ type Mapping struct {
 	Extra     map[string]string // template variable -> column
 }
 
-// Template variable names that Evaluate (uid, hostOrUrl, activate) or the
-// renderer (host, registryId, templateRef, tenant, namespace) fill in
-// themselves; an extra mapping may not shadow them.
+// Template variable names that Evaluate fills in from the mapped columns
+// themselves; an extra mapping may not shadow them (v1.0 let it, so that
+// .uid in a template could differ from the uid that named the Tenant).
+//
+// The variables the renderer adds (host, registryId, templateRef, tenant,
+// namespace) are not reserved: an extra mapping of that name takes
+// precedence, as it did in v1.0, which had no such built-ins apart from
+// host and let an extra host replace toHost(hostOrUrl).
 var reservedVariables = map[string]bool{
-	"uid":         true,
-	"hostOrUrl":   true,
-	"activate":    true,
-	"host":        true,
-	"registryId":  true,
-	"templateRef": true,
-	"tenant":      true,
-	"namespace":   true,
+	"uid":       true,
+	"hostOrUrl": true,
+	"activate":  true,
 }
 
 // Validate checks that the uid and activate columns are set, that every
@@ -57,7 +57,7 @@ func (m Mapping) Validate() error {
 		case !validTemplateIdentifier(v):
 			errs = append(errs, fmt.Errorf("%s: variable name must match [A-Za-z_][A-Za-z0-9_]*", field))
 		case reservedVariables[v]:
-			errs = append(errs, fmt.Errorf("%s: variable name is reserved (uid, hostOrUrl, activate, host, registryId, templateRef, tenant and namespace are set by tenant-hooks)", field))
+			errs = append(errs, fmt.Errorf("%s: variable name is reserved (uid, hostOrUrl and activate come from valueMappings)", field))
 		}
 		check(field, m.Extra[v], true)
 	}

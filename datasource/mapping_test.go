@@ -33,8 +33,9 @@ func TestMappingValidate(t *testing.T) {
 		{Mapping{UID: "u", Activate: "a", Extra: map[string]string{"plän": "plan"}}, []string{`extraValueMappings["plän"]`}},
 		{Mapping{UID: "u", Activate: "a", Extra: map[string]string{"plan": ""}}, []string{`extraValueMappings["plan"]: column name is required`}},
 		{Mapping{UID: "u", Activate: "a", Extra: map[string]string{"plan": "x y"}}, []string{`extraValueMappings["plan"]`, `"x y"`}},
-		{Mapping{UID: "u", Activate: "a", Extra: map[string]string{"host": "h"}}, []string{`extraValueMappings["host"]`, "reserved"}},
-		{Mapping{UID: "u", Activate: "a", Extra: map[string]string{"uid": "h"}}, []string{"reserved"}},
+		{Mapping{UID: "u", Activate: "a", Extra: map[string]string{"uid": "h"}}, []string{`extraValueMappings["uid"]`, "reserved"}},
+		{Mapping{UID: "u", Activate: "a", Extra: map[string]string{"hostOrUrl": "h"}}, []string{"reserved"}},
+		{Mapping{UID: "u", Activate: "a", Extra: map[string]string{"activate": "h"}}, []string{"reserved"}},
 	}
 	for _, c := range bad {
 		err := c.m.Validate()
@@ -42,6 +43,15 @@ func TestMappingValidate(t *testing.T) {
 		for _, w := range c.want {
 			require.Contains(t, err.Error(), w)
 		}
+	}
+}
+
+// An extra mapping may take the name of a variable the renderer adds: it
+// takes precedence (docs/templates.md), as an extra host did in v1.0.
+func TestMappingExtraMayShadowRendererVariables(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{"host", "registryId", "templateRef", "tenant", "namespace"} {
+		require.NoError(t, Mapping{UID: "u", Activate: "a", Extra: map[string]string{v: "c"}}.Validate(), v)
 	}
 }
 

@@ -138,7 +138,7 @@ func TestParseStaticRows(t *testing.T) {
 			require.Equal(t, v("0123"), rows[1]["uid"])
 			require.Equal(t, null, rows[1]["note"])
 			require.Equal(t, v("12345678901234567890"), rows[5]["id"], "large integers keep every digit")
-			res := Evaluate(Mapping{UID: "uid", HostOrURL: "url", Activate: "active"}, rows)
+			res := Evaluate(Mapping{UID: "uid", Activate: "active"}, rows)
 			var uids []string
 			for _, r := range res.Active {
 				uids = append(uids, r.UID)

@@ -454,7 +454,7 @@ func TestTResourceSchema(t *testing.T) {
 	reg := find(t, loadAll(t), "CustomResourceDefinition", "tenantregistries."+group)
 	source := get(list(reg.o, "spec", "versions")[0], "schema", "openAPIV3Schema", "properties", "spec", "properties", "source")
 	assert.Equal(t, "^[0-9]+(s|m|h)$", get(source, "properties", "syncInterval", "pattern"))
-	assert.Equal(t, "1m", get(source, "properties", "syncInterval", "default"))
+	assert.Equal(t, "30s", get(source, "properties", "syncInterval", "default"), "v1.0's default")
 	port := get(source, "properties", "mysql", "properties", "port")
 	assert.Equal(t, float64(3306), get(port, "default"))
 	assert.Equal(t, float64(1), get(port, "minimum"))

@@ -272,7 +272,7 @@ func TestFaultNullsEverywhere(t *testing.T) {
 		require.Contains(t, blocked["message"], "no active rows")
 	})
 	t.Run("uid NULL in one row, values NULL in another", func(t *testing.T) {
-		seedSec(t, "(NULL, 'https://shop.acme.example', '1', 'pro')", "('globex', NULL, '1', NULL)")
+		seedSec(t, "(NULL, 'https://shop.acme.example', '1', 'pro')", "('globex', 'https://app.globex.example', '1', NULL)")
 		code, hdr, raw := secPost(t, ts, "/hooks/registries/sync", secFixture(t, "registry-sync-with-tenants.json"))
 		status := requireNoTenantLost(t, code, hdr, raw)
 		require.NotNil(t, status)

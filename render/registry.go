@@ -55,7 +55,7 @@ type StaticSpec struct {
 type SecretKeyRef struct{ Namespace, Name, Key string }
 
 const (
-	DefaultSyncInterval = time.Minute
+	DefaultSyncInterval = 30 * time.Second // v1.0's default (its CRD and defaulting webhook)
 	DefaultMaxDeletePct = 50
 )
 

@@ -163,12 +163,20 @@ func Vars(tenant object.Obj, t *Template) map[string]any {
 			vars["host"] = tmpl.ToHost(h)
 		}
 	}
-	vars["registryId"] = object.String(tenant, "spec", "registryId")
-	vars["templateRef"] = object.String(tenant, "spec", "templateRef")
-	vars["tenant"] = object.Name(tenant)
-	vars["namespace"] = object.Namespace(tenant)
-	if t != nil && vars["templateRef"] == "" {
-		vars["templateRef"] = t.Name
+	// An extra mapping of the same name takes precedence over these, as an
+	// extra host does over toHost (datasource.Mapping allows it; v1.0
+	// templates that used such a name meant their column).
+	templateRef := object.String(tenant, "spec", "templateRef")
+	if templateRef == "" && t != nil {
+		templateRef = t.Name
+	}
+	for k, v := range map[string]string{
+		"registryId": object.String(tenant, "spec", "registryId"), "templateRef": templateRef,
+		"tenant": object.Name(tenant), "namespace": object.Namespace(tenant),
+	} {
+		if _, set := vars[k]; !set {
+			vars[k] = v
+		}
 	}
 	return vars
 }

@@ -296,3 +296,46 @@ func TestRenderCommand(t *testing.T) {
 	require.Equal(t, 1, code, "a variable the template needs is missing")
 	require.Contains(t, errOut.String(), `missing variable "planId"`)
 }
+
+// Issue 15 item 4: most of v1.0's docs write a TenantRegistry (and its
+// templates) without metadata.namespace. Such a registry is namespaced
+// (kubectl applies it to the current namespace); lint must not take it for
+// a cluster-scoped one and demand spec.templateNamespace.
+func TestLintRegistryWithoutNamespace(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "v1.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(`apiVersion: operator.kubernetes-tenants.org/v1
+kind: TenantRegistry
+metadata: {name: customers}
+spec:
+  source:
+    type: mysql
+    syncInterval: 30s
+    mysql: {host: mysql.default.svc, port: 3306, username: reader, passwordRef: {name: db, key: password}, database: saas, table: customers}
+  valueMappings: {uid: id, hostOrUrl: url, activate: active}
+---
+apiVersion: operator.kubernetes-tenants.org/v1
+kind: TenantTemplate
+metadata: {name: web}
+spec:
+  registryId: customers
+  configMaps:
+    - id: a
+      nameTemplate: "{{ .uid }}-a"
+      spec: {apiVersion: v1, kind: ConfigMap, data: {host: "{{ .host }}"}}
+`), 0o644))
+	problems, checked := Lint([]string{path}, nil)
+	require.Empty(t, problems)
+	require.Equal(t, 2, checked)
+
+	// A ClusterTenantRegistry still needs templateNamespace.
+	require.NoError(t, os.WriteFile(path, []byte(`apiVersion: operator.kubernetes-tenants.org/v1
+kind: ClusterTenantRegistry
+metadata: {name: customers}
+spec:
+  source: {type: static, static: {rows: []}}
+  valueMappings: {uid: id, activate: active}
+`), 0o644))
+	problems, _ = Lint([]string{path}, nil)
+	require.Contains(t, strings.Join(problems, "\n"), "spec.templateNamespace is required")
+}

@@ -139,6 +139,13 @@ func Lint(files []string, sample map[string]any) ([]string, int) {
 				continue
 			}
 			o = normalizeYAML(o).(map[string]any)
+			// TenantRegistry and TenantTemplate are namespaced kinds: a
+			// document without metadata.namespace (most of v1.0's docs) is
+			// applied to kubectl's current namespace, never cluster-wide.
+			// Only ClusterTenantRegistry is cluster-scoped.
+			if k := object.Kind(o); (k == "TenantRegistry" || k == "TenantTemplate") && object.Namespace(o) == "" {
+				object.SetNested(o, "default", "metadata", "namespace")
+			}
 			switch object.Kind(o) {
 			case "TenantRegistry", "ClusterTenantRegistry":
 				registries = append(registries, lintDoc{f, root, o})

@@ -31,10 +31,12 @@ func TestMySQLNullsAndEmptyUID(t *testing.T) {
 		{"acme", "https://acme.example.com", "1", "gold"}, // 0 active
 		{nil, "https://x.example.com", "1", "gold"},       // 1 skipped: NULL uid
 		{"", "https://y.example.com", "1", "gold"},        // 2 skipped: empty uid
-		{"beta", nil, "1", nil},                           // 3 active: NULL hostOrUrl and extra
+		{"beta", "b.example", "1", nil},                   // 3 active: NULL extra
 		{"gamma", "https://g.example.com", nil, "gold"},   // 4 inactive: NULL activate
 		{nil, nil, nil, nil},                              // 5 inactive (uid not even looked at)
 		{" ", "https://s.example.com", "1", "tin"},        // 6 active: uid is not trimmed
+		{"delta", nil, "1", "gold"},                       // 7 inactive: NULL hostOrUrl (v1.0 failed the query)
+		{"eps", "", "1", "gold"},                          // 8 inactive: empty hostOrUrl (as in v1.0)
 	})
 	pools := newTestPools(t, PoolOptions{})
 	src, err := pools.Source(srv.config(t, tbl))
@@ -44,18 +46,19 @@ func TestMySQLNullsAndEmptyUID(t *testing.T) {
 
 	rows, err := src.Rows(testCtx(t), m.Columns())
 	require.NoError(t, err)
-	require.Len(t, rows, 7)
+	require.Len(t, rows, 9)
 	for _, r := range rows {
 		require.Len(t, r, 4, "only the requested columns are returned")
 	}
 	require.Equal(t, datasource.Value{}, rows[1]["uid"], "NULL is an invalid cell")
 	require.Equal(t, datasource.Value{S: "", Valid: true}, rows[2]["uid"], "empty string is a valid cell")
-	require.Equal(t, datasource.Value{}, rows[3]["host"])
+	require.Equal(t, datasource.Value{}, rows[3]["plan"])
+	require.Equal(t, datasource.Value{}, rows[7]["host"])
 	require.Equal(t, datasource.Value{}, rows[5]["active"])
 
 	res := datasource.Evaluate(m, rows)
-	require.Equal(t, 7, res.Total)
-	require.Equal(t, 2, res.Inactive)
+	require.Equal(t, 9, res.Total)
+	require.Equal(t, 4, res.Inactive)
 	require.Equal(t, 2, res.Skipped)
 	require.Equal(t, []datasource.SkippedRow{
 		{Index: 1, Reason: `uid column "uid" is NULL`},
@@ -65,7 +68,7 @@ func TestMySQLNullsAndEmptyUID(t *testing.T) {
 	require.Equal(t, []datasource.Record{
 		{UID: " ", Values: map[string]string{"uid": " ", "hostOrUrl": "https://s.example.com", "activate": "1", "plan": "tin"}},
 		{UID: "acme", Values: map[string]string{"uid": "acme", "hostOrUrl": "https://acme.example.com", "activate": "1", "plan": "gold"}},
-		{UID: "beta", Values: map[string]string{"uid": "beta", "hostOrUrl": "", "activate": "1", "plan": ""}},
+		{UID: "beta", Values: map[string]string{"uid": "beta", "hostOrUrl": "b.example", "activate": "1", "plan": ""}},
 	}, res.Active)
 }
 
@@ -79,7 +82,7 @@ func TestMySQLUnicode(t *testing.T) {
 		{"café", "https://café.example.com", "Yes", "naïve — “quotes” 𝄞"},
 		{"Zebra", "https://z.example.com", "1", "ASCII"},
 		{"ärger", "https://ä.example.com", "1", "👩‍👩‍👧‍👦 family"},
-		{"한국어", "", "YES", "조선말"},
+		{"한국어", "https://한국.example", "YES", "조선말"},
 	}
 	srv.insert(t, tbl, []string{"uid", "url", "active", "display"}, data)
 	pools := newTestPools(t, PoolOptions{})

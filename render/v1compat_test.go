@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -131,4 +132,64 @@ func TestLongTenantNameLabels(t *testing.T) {
 func hash8(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:4])
+}
+
+// Issue 15 item 4: v1.0's defaults and rules that a switch-over keeps.
+func TestV1RegistryDefaultsAndExtras(t *testing.T) {
+	// No syncInterval: 30 s, v1.0's default (CRD and defaulting webhook).
+	reg := fromYAML(t, strings.ReplaceAll(registryYAML, "syncInterval: 2m", "syncInterval: \"\""))
+	r, err := render.ParseRegistry(reg)
+	require.NoError(t, err)
+	require.Equal(t, 30*time.Second, r.SyncInterval)
+
+	// An extra mapping named host (documented as taking precedence, and
+	// what v1.0 did) is accepted, and so are the variables v1.0 did not
+	// have; uid, hostOrUrl and activate stay refused.
+	for _, v := range []string{"host", "namespace", "tenant"} {
+		object.SetNested(reg, "col_"+v, "spec", "extraValueMappings", v)
+	}
+	_, err = render.ParseRegistry(reg)
+	require.NoError(t, err)
+	object.SetNested(reg, "col", "spec", "extraValueMappings", "uid")
+	_, err = render.ParseRegistry(reg)
+	require.ErrorContains(t, err, "reserved")
+}
+
+// The values of such extras reach the templates in place of the derived
+// ones, and labelsTemplate/annotationsTemplate are merged over
+// spec.metadata (labelsTemplate winning on a shared key) — where v1.0
+// replaced spec.metadata.labels wholesale (docs/v1-differences.md).
+func TestV1ExtrasTakePrecedence(t *testing.T) {
+	e, _ := newEngine()
+	tpl := fromYAML(t, `
+apiVersion: operator.kubernetes-tenants.org/v1
+kind: TenantTemplate
+metadata: {name: web, namespace: saas}
+spec:
+  registryId: customers
+  configMaps:
+    - id: cfg
+      nameTemplate: "{{ .uid }}-cfg"
+      labelsTemplate: {plan: "{{ .planId }}", team: from-template}
+      annotationsTemplate: {a: "{{ .tenant }}"}
+      spec:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {labels: {team: from-spec, tier: web}, annotations: {b: kept}}
+        data: {host: "{{ .host }}", ns: "{{ .namespace }}", tenant: "{{ .tenant }}"}
+`)
+	in := render.TenantInput{Tenant: tenant(t, `{uid: acme, hostOrUrl: "https://acme.example", activate: "1", planId: pro,
+	  host: custom.example, namespace: from-column}`), Template: tpl, Namespace: namespaceObj}
+	out, err := e.SyncTenant(context.Background(), in)
+	require.NoError(t, err)
+	require.Len(t, out.Children, 1, "%v", out.Status)
+	cm := out.Children[0]
+	require.Equal(t, map[string]string{"host": "custom.example", "ns": "from-column", "tenant": "acme-web"}, object.StringMap(cm, "data"))
+	labels := object.StringMap(cm, "metadata", "labels")
+	require.Equal(t, "from-template", labels["team"])
+	require.Equal(t, "web", labels["tier"])
+	require.Equal(t, "pro", labels["plan"])
+	ann := object.StringMap(cm, "metadata", "annotations")
+	require.Equal(t, "acme-web", ann["a"])
+	require.Equal(t, "kept", ann["b"])
 }
