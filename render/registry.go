@@ -388,14 +388,29 @@ func (e *Engine) SyncRegistry(ctx context.Context, in RegistryInput) RegistryOut
 			entries = append(entries, entry{name: names.TenantName(rec.UID, t), row: i, template: t})
 		}
 	}
-	// Sanitised names may collide ("a-b"+"c" and "a"+"b-c"); every colliding
-	// name gets a hash of its exact (uid, template) so no two rows share one.
+	// Names may collide ("a-b"+"c" and "a"+"b-c"); every colliding name
+	// gets a hash of its exact (uid, template) so no two rows share one,
+	// except that an observed Tenant of that name keeps it for the row and
+	// template it was made for (its spec.uid and spec.templateRef): v1.0
+	// created one of two colliding Tenants, and a new row must not rename
+	// an existing Tenant either (a rename deletes it and its children).
+	observed := observedByName(in.Observed)
 	count := make(map[string]int, len(entries))
 	for _, en := range entries {
 		count[en.name]++
 	}
+	holders := map[string][2]string{} // colliding name -> (uid, template) of its observed Tenant
+	for name, n := range count {
+		if i, ok := observed[name]; ok && n > 1 && in.Observed[i].Kept != nil {
+			o := in.Observed[i].Kept()
+			holders[name] = [2]string{object.String(o, "spec", "uid"), object.String(o, "spec", "templateRef")}
+		}
+	}
 	for i, en := range entries {
 		if count[en.name] > 1 {
+			if h, ok := holders[en.name]; ok && h == [2]string{active[en.row].UID, en.template} {
+				continue
+			}
 			sum := sha256.Sum256([]byte(active[en.row].UID + "\x00" + en.template))
 			entries[i].name = names.Sanitize(en.name, 54) + "-" + hex.EncodeToString(sum[:])[:8]
 		}
@@ -406,7 +421,6 @@ func (e *Engine) SyncRegistry(ctx context.Context, in RegistryInput) RegistryOut
 	}
 	wanted := len(entries)
 
-	observed := observedByName(in.Observed)
 	var toDelete []string
 	for _, n := range ordered.Keys(observed) {
 		if !desired[n] && !in.Observed[observed[n]].Terminating {

@@ -193,3 +193,39 @@ spec:
 	require.Equal(t, "acme-web", ann["a"])
 	require.Equal(t, "kept", ann["b"])
 }
+
+// Of two colliding names the observed Tenant keeps its own: the one v1.0
+// created (or tenant-hooks before the second row appeared) is neither
+// renamed nor deleted; the other row gets a hashed name.
+func TestSyncRegistryCollisionKeepsObservedHolder(t *testing.T) {
+	e, _ := newEngine()
+	bweb := strings.ReplaceAll(webTemplateYAML, "name: web,", "name: b-web,")
+	holder := observedTenant(t, "a-b-web", true)
+	object.SetNested(holder, "a", "spec", "uid")
+	object.SetNested(holder, "b-web", "spec", "templateRef")
+	in := render.RegistryInput{
+		Registry:  fromYAML(t, registryYAML),
+		Templates: []object.Obj{fromYAML(t, webTemplateYAML), fromYAML(t, bweb)},
+		Rows:      rowsOf(t, "a-b", "a"),
+		Observed:  observeTenants([]object.Obj{holder}),
+	}
+	out := e.SyncRegistry(context.Background(), in)
+	require.False(t, out.GuardActivated)
+	byName := map[string]object.Obj{}
+	for _, c := range out.ChildList() {
+		byName[object.Name(c)] = c
+	}
+	require.Len(t, byName, 4)
+	kept := byName["a-b-web"]
+	require.NotNil(t, kept, "the observed Tenant keeps its name")
+	require.Equal(t, "a", object.String(kept, "spec", "uid"))
+	require.Equal(t, "b-web", object.String(kept, "spec", "templateRef"))
+	sum := sha256.Sum256([]byte("a-b\x00web"))
+	require.Contains(t, byName, "a-b-web-"+hex.EncodeToString(sum[:4]), "the other row is hashed")
+
+	// Without an observed holder both are hashed, as before.
+	in.Observed = nil
+	got := childNames(e.SyncRegistry(context.Background(), in))
+	require.NotContains(t, got, "a-b-web")
+	require.Len(t, got, 4)
+}

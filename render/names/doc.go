@@ -55,7 +55,9 @@
 //
 // TenantName keeps upstream's "<uid>-<template>" shape, so ("a-b", "c") and
 // ("a", "b-c") give the same name, exactly as upstream did; the registry is
-// the place to detect such duplicates, since only it sees all rows. A kept
+// the place to detect such duplicates, since only it sees all rows (it
+// hashes every colliding name except the one an observed Tenant already
+// holds for its own uid and template). A kept
 // v1.0 name never contains a character that Sanitize would change, so a
 // sanitised name meets a kept one only when a uid is chosen to be another
 // row's sanitised name; the registry's duplicate check covers that too.
