@@ -20,6 +20,7 @@ import (
 	"github.com/tenant-hooks/tenant-hooks/hooks/wire"
 	"github.com/tenant-hooks/tenant-hooks/metrics"
 	"github.com/tenant-hooks/tenant-hooks/render"
+	"github.com/tenant-hooks/tenant-hooks/render/tmpl"
 )
 
 // Config holds the HTTP-level settings.
@@ -41,6 +42,17 @@ type Config struct {
 	// Metacontroller's hook timeout (10 s by default) so that we answer 503
 	// before Metacontroller gives up and logs a less useful timeout.
 	HookDeadline time.Duration
+	// TemplateMemory is each request's template memory budget
+	// (tmpl.Budget): what the templates it renders may build and keep at
+	// once, in bytes. Over it, the resource being rendered fails (its
+	// observed object is kept); the process never runs out of memory for
+	// it. docs/security.md has the measurements behind the default.
+	TemplateMemory int64
+	// AnswerLimit bounds the encoded answer of every hook but the registry
+	// sync; RegistryAnswerLimit that of the registry sync. A larger answer
+	// is a 503 (Metacontroller keeps every child), never sent.
+	AnswerLimit         int64
+	RegistryAnswerLimit int64
 	// RetryAfter is sent with 503 answers; Metacontroller honours it only for
 	// 429, but it documents our intent to other callers and load balancers.
 	RetryAfter time.Duration
@@ -58,10 +70,24 @@ func (c *Config) Defaults() {
 	if c.HookDeadline <= 0 {
 		c.HookDeadline = 8 * time.Second
 	}
+	if c.TemplateMemory <= 0 {
+		c.TemplateMemory = DefaultTemplateMemory
+	}
+	if c.AnswerLimit <= 0 {
+		c.AnswerLimit = 64 << 20
+	}
+	if c.RegistryAnswerLimit <= 0 {
+		c.RegistryAnswerLimit = 256 << 20
+	}
 	if c.RetryAfter <= 0 {
 		c.RetryAfter = 5 * time.Second
 	}
 }
+
+// DefaultTemplateMemory is the default per-request template memory budget.
+// Real tenants render well under 1 MiB; 16 concurrent requests at the full
+// budget stay inside a 512 MiB container (docs/security.md).
+const DefaultTemplateMemory = 8 << 20
 
 // Server answers Metacontroller's hooks.
 type Server struct {
@@ -109,7 +135,7 @@ func (s *Server) Handler() http.Handler {
 	r.Post("/hooks/tenants/sync", s.hook("tenant", "sync", s.tenantSync))
 	r.Post("/hooks/tenants/finalize", s.hook("tenant", "finalize", s.tenantSync))
 	r.Post("/hooks/registries/customize", s.hook("registry", "customize", s.registryCustomize))
-	r.Post("/hooks/registries/sync", s.streamHook("registry", "sync", s.cfg.RegistryBodyLimit, "--registry-body-limit", s.registrySync))
+	r.Post("/hooks/registries/sync", s.streamHook("registry", "sync", s.cfg.RegistryBodyLimit, "--registry-body-limit", s.cfg.RegistryAnswerLimit, "--registry-answer-limit", s.registrySync))
 	r.Post("/hooks/namespaces/customize", s.hook("namespace", "customize", s.namespaceCustomize))
 	r.Post("/hooks/namespaces/sync", s.hook("namespace", "sync", s.namespaceSync))
 	r.Post("/hooks/adoption/customize", s.hook("adoption", "customize", s.adoptionCustomize))
@@ -150,7 +176,7 @@ func (e *UnavailableError) Error() string { return e.Err.Error() }
 func (e *UnavailableError) Unwrap() error { return e.Err }
 
 func (s *Server) hook(controller, hook string, fn handlerFunc) http.HandlerFunc {
-	return s.streamHook(controller, hook, s.cfg.BodyLimit, "--body-limit", func(ctx context.Context, req *http.Request, r io.Reader) (answer, error) {
+	return s.streamHook(controller, hook, s.cfg.BodyLimit, "--body-limit", s.cfg.AnswerLimit, "--answer-limit", func(ctx context.Context, req *http.Request, r io.Reader) (answer, error) {
 		body, err := readBody(r, req.ContentLength, s.cfg.BodyLimit)
 		if err != nil {
 			return answer{}, &wire.ReadError{Err: err}
@@ -161,7 +187,7 @@ func (s *Server) hook(controller, hook string, fn handlerFunc) http.HandlerFunc 
 
 // streamHook serves one hook: limits, deadline, metrics, the mapping of
 // errors onto status codes, and the answer.
-func (s *Server) streamHook(controller, hook string, limit int64, limitFlag string, fn streamFunc) http.HandlerFunc {
+func (s *Server) streamHook(controller, hook string, limit int64, limitFlag string, answerLimit int64, answerFlag string, fn streamFunc) http.HandlerFunc {
 	inFlight := s.metrics.HookInFlight.WithLabelValues(controller, hook)
 	duration := s.metrics.HookDuration.WithLabelValues(controller, hook)
 	return func(w http.ResponseWriter, req *http.Request) {
@@ -183,6 +209,7 @@ func (s *Server) streamHook(controller, hook string, limit int64, limitFlag stri
 
 		ctx, cancel := context.WithTimeout(req.Context(), s.cfg.HookDeadline)
 		defer cancel()
+		ctx = tmpl.WithBudget(ctx, tmpl.NewBudget(s.cfg.TemplateMemory))
 		if req.ContentLength > limit {
 			code = http.StatusRequestEntityTooLarge
 			writeError(w, code, tooLarge(limit, limitFlag))
@@ -233,24 +260,39 @@ func (s *Server) streamHook(controller, hook string, limit int64, limitFlag stri
 			w.WriteHeader(code)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		code = http.StatusOK
-		if chunks, ok := ans.body.(wire.Chunks); ok {
-			n := 0
-			for _, c := range chunks {
-				n += len(c)
+		chunks, ok := ans.body.(wire.Chunks)
+		if !ok {
+			b, put, err := wire.Encoded(ans.body)
+			if err != nil {
+				s.log.Error("encoding hook answer", "controller", controller, "hook", hook, "error", err.Error())
+				code = http.StatusInternalServerError
+				writeError(w, code, "internal error encoding the answer (see the service log)")
+				return
 			}
-			w.Header().Set("Content-Length", strconv.Itoa(n))
-			for _, c := range chunks {
-				if _, err := w.Write(c); err != nil {
-					s.log.Warn("writing hook answer", "controller", controller, "hook", hook, "error", err.Error())
-					break
-				}
-			}
+			defer put()
+			chunks = wire.Chunks{b}
+		}
+		n := 0
+		for _, c := range chunks {
+			n += len(c)
+		}
+		if int64(n) > answerLimit {
+			// Sending fewer children would delete the rest: a 503 keeps them.
+			code = http.StatusServiceUnavailable
+			msg := fmt.Sprintf("the answer is %d bytes, more than %d (%s); every child is kept", n, answerLimit, answerFlag)
+			s.log.Warn("hook failed; Metacontroller keeps every child and retries", "controller", controller, "hook", hook, "code", code, "error", msg)
+			w.Header().Set("Retry-After", strconv.Itoa(int(s.cfg.RetryAfter/time.Second)))
+			writeError(w, code, msg)
 			return
 		}
-		if err := wire.Encode(w, ans.body); err != nil {
-			s.log.Warn("writing hook answer", "controller", controller, "hook", hook, "error", err.Error())
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(n))
+		code = http.StatusOK
+		for _, c := range chunks {
+			if _, err := w.Write(c); err != nil {
+				s.log.Warn("writing hook answer", "controller", controller, "hook", hook, "error", err.Error())
+				break
+			}
 		}
 	}
 }

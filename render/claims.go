@@ -5,7 +5,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/tenant-hooks/tenant-hooks/render/names"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
+	"github.com/tenant-hooks/tenant-hooks/render/tmpl"
 )
 
 // LabelForceClaims marks Tenants that ask to take over pre-existing objects
@@ -20,7 +22,8 @@ const LabelForceClaims = Prefix + "force-claims"
 // sees them as related objects and applies the conflict policy before the
 // first creation. Names and namespaces are the ones the sync renders
 // (tenantCtx.locate). A resource whose name or namespace does not render is
-// left out: the tenant sync reports that error itself.
+// left out, and so is one whose name is invalid (it could only be a huge
+// string): the tenant sync reports those errors itself.
 func (e *Engine) Claims(ctx context.Context, t *Template, tenant object.Obj, scope Scope) []any {
 	claims, _ := e.claims(ctx, t, tenant, scope)
 	return claims
@@ -29,13 +32,18 @@ func (e *Engine) Claims(ctx context.Context, t *Template, tenant object.Obj, sco
 // claims returns the claims, sorted, and the resources they belong to.
 func (e *Engine) claims(ctx context.Context, t *Template, tenant object.Obj, scope Scope) ([]any, []*Resource) {
 	vars := Vars(tenant, t)
+	if b := tmpl.BudgetFrom(ctx); b != nil {
+		// Each Tenant's names are encoded and dropped before the next
+		// Tenant's are rendered: each gets the whole budget.
+		ctx = tmpl.WithBudget(ctx, tmpl.NewBudget(b.Limit()))
+	}
 	tc := &tenantCtx{e: e, ctx: ctx, tpl: t, vars: vars, in: &TenantInput{Tenant: tenant, Scope: scope}, ns: object.Namespace(tenant)}
 	out := make([]any, 0, len(t.Resources))
 	var of []*Resource
 	for _, r := range t.Resources {
 		kind := object.Kind(r.Spec)
 		at := tc.locate(r, kind, tc.renderMeta(r))
-		if at.nameErr != nil {
+		if at.nameErr != nil || names.ValidateName(kind, at.name) != nil {
 			continue
 		}
 		c := map[string]any{"apiVersion": object.APIVersion(r.Spec), "kind": kind, "name": at.name}

@@ -8,10 +8,27 @@ import (
 	"github.com/tenant-hooks/tenant-hooks/internal/ordered"
 	"github.com/tenant-hooks/tenant-hooks/render/names"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
+	"github.com/tenant-hooks/tenant-hooks/render/tmpl"
 )
 
 // render produces one resource's desired object.
 func (tc *tenantCtx) render(r *Resource) (object.Obj, error) {
+	b := tmpl.BudgetFrom(tc.ctx)
+	if b == nil {
+		return tc.renderObj(r)
+	}
+	before := b.Used()
+	o, err := tc.renderObj(r)
+	if err != nil {
+		// The resource's output is dropped: give back what its leaves
+		// charged to the request's budget, so that one resource over the
+		// budget does not fail the ones after it.
+		b.Release(b.Used() - before)
+	}
+	return o, err
+}
+
+func (tc *tenantCtx) renderObj(r *Resource) (object.Obj, error) {
 	fail := func(field string, err error) (object.Obj, error) {
 		return nil, &RenderError{Template: object.ObjKey(tc.tpl.Namespace, tc.tpl.Name), ResourceID: r.ID, UID: tc.uid, Field: field, Err: err}
 	}

@@ -29,6 +29,9 @@ type serveConfig struct {
 	logFormat       string
 	bodyLimit       string
 	regBodyLimit    string
+	templateMemory  string
+	answerLimit     string
+	regAnswerLimit  string
 	readTimeout     time.Duration
 	writeTimeout    time.Duration
 	idleTimeout     time.Duration
@@ -49,6 +52,9 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.logFormat, "log-format", "json", "log format: json or text")
 	fs.StringVar(&c.bodyLimit, "body-limit", "64Mi", "largest accepted request body of every hook but the registry sync (bytes, or with Ki/Mi/Gi)")
 	fs.StringVar(&c.regBodyLimit, "registry-body-limit", "256Mi", "largest accepted registry sync request, which carries every observed Tenant (≈ 4.5 KB each) and is decoded as it streams in (≈ 1 KB of memory per Tenant)")
+	fs.StringVar(&c.templateMemory, "template-memory", "8Mi", "per-request budget for what templates build and keep (strings, lists, dicts, output); over it the resource being rendered fails and its existing object is kept")
+	fs.StringVar(&c.answerLimit, "answer-limit", "64Mi", "largest answer of every hook but the registry sync; a larger one is a 503 that keeps every child")
+	fs.StringVar(&c.regAnswerLimit, "registry-answer-limit", "256Mi", "largest answer of the registry sync; a larger one is a 503 that keeps every Tenant")
 	fs.DurationVar(&c.readTimeout, "read-timeout", 15*time.Second, "HTTP server read timeout")
 	fs.DurationVar(&c.writeTimeout, "write-timeout", 15*time.Second, "HTTP server write timeout")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 90*time.Second, "HTTP keep-alive idle timeout")
@@ -88,6 +94,23 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "tenant-hooks serve: --registry-body-limit:", err)
 		return 2
 	}
+	var sizes hooks.Config
+	for _, f := range []struct {
+		flag, val string
+		dst       *int64
+	}{{"--template-memory", c.templateMemory, &sizes.TemplateMemory}, {"--answer-limit", c.answerLimit, &sizes.AnswerLimit}, {"--registry-answer-limit", c.regAnswerLimit, &sizes.RegistryAnswerLimit}} {
+		if *f.dst, err = parseSize(f.val); err != nil {
+			fmt.Fprintf(stderr, "tenant-hooks serve: %s: %v\n", f.flag, err)
+			return 2
+		}
+	}
+	if c.writeTimeout < c.hookDeadline+minWriteMargin {
+		// The 503 for a missed deadline is written after the deadline; a
+		// write timeout before that would turn it into an empty reply.
+		fmt.Fprintf(stderr, "tenant-hooks serve: --write-timeout (%s) must be at least --hook-deadline (%s) + %s, so that the answer to a request that ran out of time can still be written\n",
+			c.writeTimeout, c.hookDeadline, minWriteMargin)
+		return 2
+	}
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		log.Error("listen", "addr", c.addr, "error", err.Error())
@@ -95,22 +118,29 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if err := runServer(ctx, ln, c, limit, regLimit, log); err != nil {
+	sizes.BodyLimit, sizes.RegistryBodyLimit = limit, regLimit
+	if err := runServer(ctx, ln, c, sizes, log); err != nil {
 		log.Error("server", "error", err.Error())
 		return 1
 	}
 	return 0
 }
 
+// minWriteMargin is how long after the hook deadline a 503 may take to be
+// written: the template function running at the deadline finishes first
+// (each is bounded well under a second, render/tmpl/costly.go).
+const minWriteMargin = 2 * time.Second
+
 // runServer serves until ctx is done, then shuts down gracefully: readiness
 // goes false, the drain delay lets the Service take the pod out of rotation,
 // in-flight requests finish, pools close.
-func runServer(ctx context.Context, ln net.Listener, c *serveConfig, bodyLimit, regBodyLimit int64, log *slog.Logger) error {
+func runServer(ctx context.Context, ln net.Listener, c *serveConfig, cfg hooks.Config, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	engine := render.New(render.Options{Templates: tmpl.Options{CacheSize: c.cacheSize}})
 	pools := mysql.NewPools(mysql.PoolOptions{IdleTimeout: c.mysqlIdle, MaxOpenPerTarget: c.mysqlMaxOpen})
 	defer pools.Close()
-	srv := hooks.New(hooks.Config{BodyLimit: bodyLimit, RegistryBodyLimit: regBodyLimit, HookDeadline: c.hookDeadline, Version: version}, log, engine, pools, reg)
+	cfg.HookDeadline, cfg.Version = c.hookDeadline, version
+	srv := hooks.New(cfg, log, engine, pools, reg)
 	httpSrv := &http.Server{
 		Handler:           srv.Handler(),
 		ReadTimeout:       c.readTimeout,

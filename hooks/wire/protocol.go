@@ -192,19 +192,35 @@ func DecodeBytes(b []byte, v any) error {
 // churn. A nil children list is encoded as [] only after the handler chose it
 // deliberately: encoding cannot tell "nothing" from "forgot".
 func Encode(w io.Writer, v any) error {
+	b, put, err := Encoded(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	put()
+	return err
+}
+
+// Encoded returns the bytes Encode writes for v, and put, which recycles
+// their buffer once they are written.
+func Encoded(v any) (b []byte, put func(), err error) {
 	// Answers are generic trees: fastencode.go writes the same bytes.
 	bp := encodeBufs.Get().(*[]byte)
 	if b, ok := appendJSON((*bp)[:0], v); ok {
 		b = append(b, '\n')
-		_, err := w.Write(b)
-		if cap(b) <= maxPooledEncodeBuf {
-			*bp = b[:0]
-			encodeBufs.Put(bp)
-		}
-		return err
+		return b, func() {
+			if cap(b) <= maxPooledEncodeBuf {
+				*bp = b[:0]
+				encodeBufs.Put(bp)
+			}
+		}, nil
 	}
 	encodeBufs.Put(bp)
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return nil, nil, err
+	}
+	return buf.Bytes(), func() {}, nil
 }

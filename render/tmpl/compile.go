@@ -67,6 +67,8 @@ func build(fs *funcSet, tree *parse.Tree, names []string, st *renderState) *temp
 	for _, n := range names {
 		if mk, ok := fs.stateful[n]; ok {
 			fm[n] = mk(st)
+		} else if mk, ok := fs.charged[n]; ok {
+			fm[n] = mk(st)
 		} else {
 			fm[n] = fs.plain[n]
 		}
@@ -108,6 +110,8 @@ func (e *Engine) parse(src string) *compiled {
 	stateful := false
 	for n := range w.used {
 		if _, ok := e.fs.stateful[n]; ok {
+			stateful = true
+		} else if _, ok := e.fs.charged[n]; ok {
 			stateful = true
 		} else if _, ok := e.fs.plain[n]; !ok {
 			continue // a builtin that is not overridden

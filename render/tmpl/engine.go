@@ -138,16 +138,41 @@ type renderState struct {
 	vars  map[string]any
 	vmaps mapSet // maps reachable from vars, computed on first use
 	typed []typedValue
+	// budget is the request's (nil: none); charged is what this render
+	// charged to it so far, given back when the render ends.
+	budget  *Budget
+	charged int64
 }
 
-func (st *renderState) begin(ctx context.Context, vars map[string]any) {
-	st.ctx, st.done, st.vars = ctx, ctx.Done(), vars
+func (st *renderState) begin(ctx context.Context, vars map[string]any, b *Budget) {
+	st.ctx, st.done, st.vars, st.budget, st.charged = ctx, ctx.Done(), vars, b, 0
 }
 
 // end drops references so a pooled instance retains nothing of the render.
 func (st *renderState) end() {
 	clear(st.typed)
-	st.ctx, st.done, st.vars, st.vmaps, st.typed = nil, nil, nil, nil, st.typed[:0]
+	st.ctx, st.done, st.vars, st.vmaps, st.typed, st.budget = nil, nil, nil, nil, st.typed[:0], nil
+}
+
+// charge accounts for n bytes that fn built. Every function that builds a
+// value calls it, so it is also where a long render notices that its
+// context is done, between any two such calls.
+func (st *renderState) charge(fn string, n int64) error {
+	if st.done != nil {
+		select {
+		case <-st.done:
+			return abortErr(st.ctx.Err())
+		default:
+		}
+	}
+	if st.budget == nil {
+		return nil
+	}
+	st.charged += n
+	if !st.budget.charge(n) {
+		return st.budget.exceeded(fn)
+	}
+	return nil
 }
 
 // run executes src. typed reports that the whole output was one typed marker,
@@ -172,17 +197,36 @@ func (e *Engine) run(ctx context.Context, src string, vars map[string]any) (out 
 	w.iters, w.maxIters = e.fs.lim.maxIter, e.fs.lim.maxIter
 	defer e.putWriter(w)
 
+	b := BudgetFrom(ctx)
 	t := c.shared
 	var st *renderState
 	if t == nil {
 		inst := c.get(e.fs)
 		defer c.put(inst)
 		st = &inst.st
-		st.begin(ctx, vars)
+		st.begin(ctx, vars, b)
 		defer st.end()
 		t = inst.tmpl
 	}
-	if err := execute(t, w, vars); err != nil {
+	err = execute(t, w, vars)
+	if b != nil {
+		// What the functions built is garbage now; the output is kept.
+		var charged int64
+		if st != nil {
+			charged = st.charged
+		}
+		keep := int64(0)
+		if err == nil {
+			keep = int64(len(w.buf)) + memSlot
+		}
+		if delta := keep - charged; delta <= 0 {
+			b.used.Add(delta)
+		} else if !b.charge(delta) {
+			b.used.Add(-keep) // charged + delta: all of this render
+			err = b.exceeded("")
+		}
+	}
+	if err != nil {
 		if own, ok := err.(*Error); ok { // from the writer: already final
 			return "", tv, false, own
 		}

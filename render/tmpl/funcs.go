@@ -137,6 +137,9 @@ type funcSet struct {
 	// stateful functions are created per template instance and bound to its
 	// renderState (context, typed values, variables).
 	stateful map[string]func(*renderState) any
+	// charged are plain functions that build values, bound per instance so
+	// that what they build is charged to the request's Budget (charge.go).
+	charged map[string]func(*renderState) any
 	// parse holds every name a template may use, for the parser.
 	parse map[string]any
 	// scalar names functions whose result is a string, bool or number;
@@ -145,7 +148,7 @@ type funcSet struct {
 }
 
 func newFuncSet(lim limits) *funcSet {
-	fs := &funcSet{lim: lim, stateful: map[string]func(*renderState) any{}}
+	fs := &funcSet{lim: lim, stateful: map[string]func(*renderState) any{}, charged: map[string]func(*renderState) any{}}
 	sp := sprig.TxtFuncMap() // a fresh map; the originals are read from it
 	m := make(map[string]any, len(sp)+16)
 	for name, fn := range sp {
@@ -206,6 +209,14 @@ func newFuncSet(lim limits) *funcSet {
 	// Stateful names must not shadow plain ones.
 	for name := range fs.stateful {
 		delete(m, name)
+	}
+	for name, fn := range m {
+		if _, refused := refusal(name); refused || sharedResult[name] {
+			continue
+		}
+		if mk := chargeWrap(name, fn); mk != nil {
+			fs.charged[name] = mk
+		}
 	}
 
 	fs.plain = m
@@ -360,9 +371,9 @@ func (fs *funcSet) addBounded(m, sp map[string]any) {
 	for _, name := range []string{"regexReplaceAll", "mustRegexReplaceAll", "regexReplaceAllLiteral", "mustRegexReplaceAllLiteral"} {
 		literal := strings.HasSuffix(name, "Literal")
 		m[name] = func(regex, s, repl string) (string, error) {
-			re, err := regexp.Compile(regex)
+			re, err := compileRegex(name, regex, len(s))
 			if err != nil {
-				return "", funcErr(name, "%v", err)
+				return "", err
 			}
 			if repl != "" {
 				// Each match adds repl; each $ reference adds at most the match
@@ -381,6 +392,71 @@ func (fs *funcSet) addBounded(m, sp map[string]any) {
 			}
 			return re.ReplaceAllString(s, repl), nil
 		}
+	}
+	// The other regular-expression functions: same results as Sprig's, with
+	// the matching work bounded (compileRegex).
+	m["regexMatch"] = func(regex, s string) (bool, error) {
+		re, err := compileRegex("regexMatch", regex, len(s))
+		if err != nil {
+			if _, bad := regexp.Compile(regex); bad != nil {
+				return false, nil // Sprig: an invalid pattern matches nothing
+			}
+			return false, err
+		}
+		return re.MatchString(s), nil
+	}
+	m["mustRegexMatch"] = func(regex, s string) (bool, error) {
+		re, err := compileRegex("mustRegexMatch", regex, len(s))
+		if err != nil {
+			return false, err
+		}
+		return re.MatchString(s), nil
+	}
+	for _, name := range []string{"regexFind", "mustRegexFind"} {
+		m[name] = func(regex, s string) (string, error) {
+			re, err := compileRegex(name, regex, len(s))
+			if err != nil {
+				return "", err
+			}
+			return re.FindString(s), nil
+		}
+	}
+	for _, name := range []string{"regexFindAll", "mustRegexFindAll"} {
+		m[name] = func(regex, s string, n int) ([]string, error) {
+			re, err := compileRegex(name, regex, len(s))
+			if err != nil {
+				return nil, err
+			}
+			v := re.FindAllString(s, n)
+			return v, fs.checkList(name, len(v))
+		}
+	}
+	for _, name := range []string{"regexSplit", "mustRegexSplit"} {
+		m[name] = func(regex, s string, n int) ([]string, error) {
+			re, err := compileRegex(name, regex, len(s))
+			if err != nil {
+				return nil, err
+			}
+			v := re.Split(s, n)
+			return v, fs.checkList(name, len(v))
+		}
+	}
+	// has and deepEqual compare with reflect.DeepEqual: linear in the
+	// printed size, which sized bounds.
+	for _, name := range []string{"has", "mustHas"} {
+		f := sp["mustHas"].(func(any, any) (bool, error))
+		m[name] = func(needle, haystack any) (bool, error) {
+			if err := fs.sized(name, needle, haystack); err != nil {
+				return false, err
+			}
+			return f(needle, haystack)
+		}
+	}
+	m["deepEqual"] = func(a, b any) (bool, error) {
+		if err := fs.sized("deepEqual", a, b); err != nil {
+			return false, err
+		}
+		return reflect.DeepEqual(a, b), nil
 	}
 	// wrapWith: inserts sep up to once per character.
 	wrapWith := sp["wrapWith"].(func(int, string, string) string)
@@ -638,7 +714,8 @@ func (fs *funcSet) addStateful(sp map[string]any) {
 			if count < 0 {
 				step = -1
 			}
-			return untilStep("until", 0, count, step, lim.maxList)
+			v, err := untilStep("until", 0, count, step, lim.maxList)
+			return chargeVal(st, "until", v, err)
 		}
 	}
 	fs.stateful["untilStep"] = func(st *renderState) any {
@@ -646,7 +723,8 @@ func (fs *funcSet) addStateful(sp map[string]any) {
 			if err := st.checkCtx(); err != nil {
 				return nil, err
 			}
-			return untilStep("untilStep", start, stop, step, lim.maxList)
+			v, err := untilStep("untilStep", start, stop, step, lim.maxList)
+			return chargeVal(st, "untilStep", v, err)
 		}
 	}
 	fs.stateful["seq"] = func(st *renderState) any {
@@ -654,7 +732,41 @@ func (fs *funcSet) addStateful(sp map[string]any) {
 			if err := st.checkCtx(); err != nil {
 				return "", err
 			}
-			return seq(lim.maxList, lim.maxOut, params...)
+			s, err := seq(lim.maxList, lim.maxOut, params...)
+			return st.chargeStr("seq", s, err)
+		}
+	}
+
+	// n²·m list functions, rewritten (costly.go).
+	for _, name := range []string{"uniq", "mustUniq"} {
+		fs.stateful[name] = func(st *renderState) any {
+			return func(list any) ([]any, error) { return fs.uniqList(st, name, list) }
+		}
+	}
+	for _, name := range []string{"without", "mustWithout"} {
+		fs.stateful[name] = func(st *renderState) any {
+			return func(list any, omit ...any) ([]any, error) { return fs.withoutList(st, name, list, omit) }
+		}
+	}
+	// derivePassword runs scrypt (N=32768, r=8, p=2): about 32 MiB and
+	// 0.1-0.3 s of CPU per call, whatever its input. At most
+	// scryptSlots calls run at once in the process, so concurrent requests
+	// cannot stack up that memory; a waiting call gives up when its render's
+	// context is done, and a loop of calls stops at the next one.
+	derivePassword := sp["derivePassword"].(func(uint32, string, string, string, string) string)
+	fs.stateful["derivePassword"] = func(st *renderState) any {
+		return func(counter uint32, passwordType, password, user, site string) (string, error) {
+			if err := st.checkCtx(); err != nil {
+				return "", err
+			}
+			select {
+			case scryptSlots <- struct{}{}:
+			case <-st.done:
+				return "", abortErr(st.ctx.Err())
+			}
+			s := derivePassword(counter, passwordType, password, user, site)
+			<-scryptSlots
+			return st.chargeStr("derivePassword", s, nil)
 		}
 	}
 
@@ -692,6 +804,9 @@ func (fs *funcSet) addStateful(sp map[string]any) {
 			if err != nil {
 				return "", err
 			}
+			if _, err := chargeVal(st, "asJson", j, nil); err != nil {
+				return "", err
+			}
 			return st.mark("asJson", j), nil
 		}
 	}
@@ -705,6 +820,9 @@ func (fs *funcSet) addStateful(sp map[string]any) {
 	fs.stateful["set"] = func(st *renderState) any {
 		return func(d map[string]any, key string, value any) (map[string]any, error) {
 			if err := st.checkMutable("set", d, false, value); err != nil {
+				return nil, err
+			}
+			if err := st.charge("set", int64(len(key))+memMapEntry); err != nil {
 				return nil, err
 			}
 			d[key] = value
@@ -727,6 +845,9 @@ func (fs *funcSet) addStateful(sp map[string]any) {
 				if err := st.checkMerge(name, dst, srcs); err != nil {
 					return nil, err
 				}
+				if err := st.chargeMerge(name, srcs); err != nil {
+					return nil, err
+				}
 				return f(dst, srcs...), nil
 			}
 		}
@@ -738,10 +859,27 @@ func (fs *funcSet) addStateful(sp map[string]any) {
 				if err := st.checkMerge(name, dst, srcs); err != nil {
 					return nil, err
 				}
+				if err := st.chargeMerge(name, srcs); err != nil {
+					return nil, err
+				}
 				return f(dst, srcs...)
 			}
 		}
 	}
+}
+
+// scryptSlots bounds the derivePassword calls running at once.
+var scryptSlots = make(chan struct{}, 2)
+
+// chargeMerge charges the entries merge may copy into its destination
+// (mergo copies nested maps too; checkMerge bounded their size).
+func (st *renderState) chargeMerge(fn string, srcs []map[string]any) error {
+	var n int64
+	for _, s := range srcs {
+		m, _ := memSize(s, 64*int64(st.lim.maxOut))
+		n += m
+	}
+	return st.charge(fn, n)
 }
 
 func (st *renderState) checkCtx() error {

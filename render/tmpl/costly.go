@@ -1,0 +1,257 @@
+package tmpl
+
+// Functions whose cost grows faster than their input, rewritten so that a
+// single call stays well inside the hook deadline and stops when the
+// render's context is done. Sprig's uniq and without compare every element
+// with every other one with reflect.DeepEqual (n²·m): uniq over 300 lists
+// of 1,001 numbers ran 13 s of CPU in one call, which nothing could
+// interrupt. Here elements of the JSON-like types templates handle (strings,
+// numbers, booleans, nil, and lists and maps of those) are compared by a
+// canonical key in one pass; anything else falls back to DeepEqual with the
+// context checked before every comparison.
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"regexp"
+	"regexp/syntax"
+	"slices"
+	"strconv"
+)
+
+// deepKey appends a key of v to buf such that, for the types it accepts,
+// two values have equal keys exactly when reflect.DeepEqual says they are
+// equal. ok=false: v holds another type, or a NaN (never DeepEqual to
+// itself), so v must be compared with DeepEqual.
+func deepKey(buf []byte, v any) ([]byte, bool) {
+	switch x := v.(type) {
+	case nil:
+		return append(buf, 'N'), true
+	case string:
+		buf = append(buf, 'S')
+		buf = strconv.AppendInt(buf, int64(len(x)), 10)
+		return append(append(buf, ':'), x...), true
+	case bool:
+		if x {
+			return append(buf, 'T'), true
+		}
+		return append(buf, 'F'), true
+	case int:
+		return strconv.AppendInt(append(buf, 'i'), int64(x), 10), true
+	case int64:
+		return strconv.AppendInt(append(buf, 'I'), x, 10), true
+	case float64:
+		if math.IsNaN(x) {
+			return buf, false
+		}
+		if x == 0 {
+			x = 0 // -0 == 0 for DeepEqual
+		}
+		return strconv.AppendUint(append(buf, 'D'), math.Float64bits(x), 16), true
+	case []any:
+		buf = listHead(buf, 'L', x == nil, len(x))
+		for _, e := range x {
+			var ok bool
+			if buf, ok = deepKey(buf, e); !ok {
+				return buf, false
+			}
+		}
+		return buf, true
+	case []string:
+		buf = listHead(buf, 's', x == nil, len(x))
+		for _, e := range x {
+			buf, _ = deepKey(buf, e)
+		}
+		return buf, true
+	case []int:
+		buf = listHead(buf, 'n', x == nil, len(x))
+		for _, e := range x {
+			buf, _ = deepKey(buf, e)
+		}
+		return buf, true
+	case map[string]any:
+		buf = listHead(buf, 'M', x == nil, len(x))
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			buf, _ = deepKey(buf, k)
+			var ok bool
+			if buf, ok = deepKey(buf, x[k]); !ok {
+				return buf, false
+			}
+		}
+		return buf, true
+	}
+	return buf, false
+}
+
+// listHead starts the key of a list or map: DeepEqual tells a nil one from
+// an empty one.
+func listHead(buf []byte, tag byte, isNil bool, n int) []byte {
+	buf = append(buf, tag)
+	if isNil {
+		return append(buf, '0', ';')
+	}
+	buf = strconv.AppendInt(buf, int64(n), 10)
+	return append(buf, ';')
+}
+
+// elements returns the elements of a slice or array, or ok=false.
+func elements(v any) ([]any, bool) {
+	if l, ok := v.([]any); ok {
+		return l, true
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Slice, reflect.Array:
+		out := make([]any, rv.Len())
+		for i := range out {
+			out[i] = rv.Index(i).Interface()
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+// dedupSet holds values by key, and the values without a key in a list.
+type dedupSet struct {
+	keys   map[string]struct{}
+	others []any
+	buf    []byte
+}
+
+// add adds v and reports whether it was new.
+func (d *dedupSet) add(st *renderState, fn string, v any) (bool, error) {
+	if k, ok := deepKey(d.buf[:0], v); ok {
+		d.buf = k
+		if _, seen := d.keys[string(k)]; seen {
+			return false, nil
+		}
+		if err := st.charge(fn, int64(len(k))+memMapEntry); err != nil {
+			return false, err
+		}
+		d.keys[string(k)] = struct{}{}
+		return true, nil
+	}
+	found, err := d.hasOther(st, v)
+	if err != nil || found {
+		return false, err
+	}
+	d.others = append(d.others, v)
+	return true, nil
+}
+
+// has reports whether v was added.
+func (d *dedupSet) has(st *renderState, v any) (bool, error) {
+	if k, ok := deepKey(d.buf[:0], v); ok {
+		d.buf = k
+		_, seen := d.keys[string(k)]
+		return seen, nil
+	}
+	return d.hasOther(st, v)
+}
+
+func (d *dedupSet) hasOther(st *renderState, v any) (bool, error) {
+	for _, o := range d.others {
+		if err := st.checkCtx(); err != nil {
+			return false, err
+		}
+		if reflect.DeepEqual(o, v) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// uniqList is Sprig's mustUniq: the elements of list, first occurrences
+// only, in order, with reflect.DeepEqual's equality.
+func (fs *funcSet) uniqList(st *renderState, fn string, list any) ([]any, error) {
+	if err := fs.sized(fn, list); err != nil {
+		return nil, err
+	}
+	l, ok := elements(list)
+	if !ok {
+		return nil, fmt.Errorf("Cannot find uniq on type %s", kindName(list))
+	}
+	d := dedupSet{keys: make(map[string]struct{}, len(l))}
+	out := []any{}
+	for _, e := range l {
+		isNew, err := d.add(st, fn, e)
+		if err != nil {
+			return nil, err
+		}
+		if isNew {
+			out = append(out, e)
+		}
+	}
+	return chargeVal(st, fn, out, nil)
+}
+
+// withoutList is Sprig's mustWithout: the elements of list that are not
+// DeepEqual to any of omit, in order.
+func (fs *funcSet) withoutList(st *renderState, fn string, list any, omit []any) ([]any, error) {
+	if err := fs.sized(fn, list, omit); err != nil {
+		return nil, err
+	}
+	l, ok := elements(list)
+	if !ok {
+		return nil, fmt.Errorf("Cannot find without on type %s", kindName(list))
+	}
+	d := dedupSet{keys: make(map[string]struct{}, len(omit))}
+	for _, o := range omit {
+		if _, err := d.add(st, fn, o); err != nil {
+			return nil, err
+		}
+	}
+	out := []any{}
+	for _, e := range l {
+		found, err := d.has(st, e)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			out = append(out, e)
+		}
+	}
+	return chargeVal(st, fn, out, nil)
+}
+
+func kindName(v any) string {
+	if v == nil {
+		return "invalid"
+	}
+	return reflect.TypeOf(v).Kind().String()
+}
+
+// maxRegexWork bounds one regular-expression call: the compiled program's
+// size times the input's length, which is what Go's linear-time matcher
+// costs at worst for one scan (about 2^25 steps: a few hundred milliseconds
+// on a slow core). Real templates use patterns of tens of instructions on
+// strings of a few kilobytes, ~10^5.
+const maxRegexWork = 1 << 25
+
+// compileRegex compiles pattern for a call on input of n bytes, refusing
+// a call whose worst case is over maxRegexWork.
+func compileRegex(fn, pattern string, n int) (*regexp.Regexp, error) {
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return nil, funcErr(fn, "%v", err)
+	}
+	p, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil, funcErr(fn, "%v", err)
+	}
+	prog, err := syntax.Compile(p.Simplify())
+	if err != nil {
+		return nil, funcErr(fn, "%v", err)
+	}
+	if work := int64(len(prog.Inst)) * int64(n+1); work > maxRegexWork {
+		return nil, funcErr(fn, "pattern of %d instructions on %d bytes of input may cost %d steps, more than %d; use a shorter pattern or input",
+			len(prog.Inst), n, work, maxRegexWork)
+	}
+	return re, nil
+}
