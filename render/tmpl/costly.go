@@ -18,6 +18,8 @@ import (
 	"regexp/syntax"
 	"slices"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 )
 
 // deepKey appends a key of v to buf such that, for the types it accepts,
@@ -94,7 +96,7 @@ func deepKey(buf []byte, v any) ([]byte, bool) {
 func listHead(buf []byte, tag byte, isNil bool, n int) []byte {
 	buf = append(buf, tag)
 	if isNil {
-		return append(buf, '0', ';')
+		return append(buf, 'n', ';')
 	}
 	buf = strconv.AppendInt(buf, int64(n), 10)
 	return append(buf, ';')
@@ -227,16 +229,28 @@ func kindName(v any) string {
 	return reflect.TypeOf(v).Kind().String()
 }
 
-// maxRegexWork bounds one regular-expression call: the compiled program's
-// size times the input's length, which is what Go's linear-time matcher
-// costs at worst for one scan (about 2^25 steps: a few hundred milliseconds
-// on a slow core). Real templates use patterns of tens of instructions on
-// strings of a few kilobytes, ~10^5.
-const maxRegexWork = 1 << 25
+// maxRegexWork bounds one scan of a regular expression over its input: the
+// compiled program's size times the input's length, which is what Go's
+// linear-time matcher costs at worst (2^24 steps: about 0.3 s on a slow
+// core, BenchmarkRegexAtTheBound). Real templates use patterns of tens of
+// instructions on strings of a few kilobytes, ~10^5.
+const maxRegexWork = 1 << 24
+
+// boundedRegex is a compiled pattern with what its cost depends on.
+type boundedRegex struct {
+	*regexp.Regexp
+	insts int
+	// suffixSafe: the pattern asserts nothing about the text before the
+	// position it is tried at (no ^, \b or \B), so matching at an offset is
+	// matching the suffix there.
+	suffixSafe bool
+	// anchored: the pattern can only match at the start of the text.
+	anchored bool
+}
 
 // compileRegex compiles pattern for a call on input of n bytes, refusing
-// a call whose worst case is over maxRegexWork.
-func compileRegex(fn, pattern string, n int) (*regexp.Regexp, error) {
+// a call whose one scan is over maxRegexWork.
+func compileRegex(fn, pattern string, n int) (*boundedRegex, error) {
 	re, err := regexp.Compile(pattern)
 	if err != nil {
 		return nil, funcErr(fn, "%v", err)
@@ -245,7 +259,8 @@ func compileRegex(fn, pattern string, n int) (*regexp.Regexp, error) {
 	if err != nil {
 		return nil, funcErr(fn, "%v", err)
 	}
-	prog, err := syntax.Compile(p.Simplify())
+	p = p.Simplify()
+	prog, err := syntax.Compile(p)
 	if err != nil {
 		return nil, funcErr(fn, "%v", err)
 	}
@@ -253,5 +268,198 @@ func compileRegex(fn, pattern string, n int) (*regexp.Regexp, error) {
 		return nil, funcErr(fn, "pattern of %d instructions on %d bytes of input may cost %d steps, more than %d; use a shorter pattern or input",
 			len(prog.Inst), n, work, maxRegexWork)
 	}
-	return re, nil
+	return &boundedRegex{Regexp: re, insts: len(prog.Inst), suffixSafe: !looksBehind(p),
+		anchored: prog.StartCond()&syntax.EmptyBeginText != 0}, nil
+}
+
+func looksBehind(re *syntax.Regexp) bool {
+	switch re.Op {
+	case syntax.OpBeginLine, syntax.OpBeginText, syntax.OpWordBoundary, syntax.OpNoWordBoundary:
+		return true
+	}
+	for _, sub := range re.Sub {
+		if looksBehind(sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// The functions below find every match the way package regexp does, one
+// scan per match. regexp's own FindAll and ReplaceAll cannot be interrupted,
+// and one call can rescan the rest of the input for every match: a pattern
+// like (?:[^z]*z)|a on 200 KB of "a" is 200,000 scans of up to 200 KB. Here
+// the context is checked between scans. Patterns that look behind their
+// starting position cannot be scanned in a suffix; for them regexp's own
+// function runs, within a bound of its quadratic worst case.
+
+// allIndex is regexp's allMatches (FindAllStringSubmatchIndex(s, n)).
+func (re *boundedRegex) allIndex(st *renderState, fn, s string, n int) ([][]int, error) {
+	if n < 0 {
+		n = len(s) + 1
+	}
+	if !re.suffixSafe {
+		if err := re.checkQuadratic(fn, len(s)); err != nil {
+			return nil, err
+		}
+		return re.FindAllStringSubmatchIndex(s, n), nil
+	}
+	var out [][]int
+	for pos, i, prevMatchEnd := 0, 0, -1; i < n && pos <= len(s); {
+		if err := st.checkCtx(); err != nil {
+			return nil, err
+		}
+		m := re.FindStringSubmatchIndex(s[pos:])
+		if m == nil {
+			break
+		}
+		for k := range m {
+			if m[k] >= 0 {
+				m[k] += pos
+			}
+		}
+		accept := true
+		if m[1] == pos {
+			if m[0] == prevMatchEnd {
+				accept = false
+			}
+			if _, width := utf8.DecodeRuneInString(s[pos:]); width > 0 {
+				pos += width
+			} else {
+				pos = len(s) + 1
+			}
+		} else {
+			pos = m[1]
+		}
+		prevMatchEnd = m[1]
+		if accept {
+			out = append(out, m)
+			i++
+		}
+	}
+	return out, nil
+}
+
+// checkQuadratic bounds regexp's own all-matches functions: up to one scan
+// of the rest of the input per position.
+func (re *boundedRegex) checkQuadratic(fn string, n int) error {
+	if re.anchored {
+		return nil // one scan at the start, nothing after
+	}
+	if work := int64(re.insts) * int64(n+1) * int64(n+1); work > maxRegexWork {
+		return funcErr(fn, "a pattern with ^, \\b or \\B, of %d instructions, on %d bytes of input may cost %d steps, more than %d; use a shorter input or a pattern without them",
+			re.insts, n, work, maxRegexWork)
+	}
+	return nil
+}
+
+// findAll is FindAllString.
+func (re *boundedRegex) findAll(st *renderState, fn, s string, n int) ([]string, error) {
+	ms, err := re.allIndex(st, fn, s, n)
+	if err != nil || ms == nil {
+		return nil, err
+	}
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = s[m[0]:m[1]]
+	}
+	return out, nil
+}
+
+// split is Split.
+func (re *boundedRegex) split(st *renderState, fn, s string, n int) ([]string, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	if len(re.String()) > 0 && len(s) == 0 {
+		return []string{""}, nil
+	}
+	ms, err := re.allIndex(st, fn, s, n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(ms))
+	beg, end := 0, 0
+	for _, m := range ms {
+		if n > 0 && len(out) == n-1 {
+			break
+		}
+		end = m[0]
+		if m[1] != 0 {
+			out = append(out, s[beg:end])
+		}
+		beg = m[1]
+	}
+	if end != len(s) {
+		out = append(out, s[beg:])
+	}
+	return out, nil
+}
+
+// replaceAll is ReplaceAllString (literal: ReplaceAllLiteralString).
+// The result is refused once it grows past maxOut.
+func (re *boundedRegex) replaceAll(st *renderState, fn, src, repl string, literal bool, maxOut int) (string, error) {
+	tooLarge := func(n int) error {
+		return funcErr(fn, "result would be %d bytes, more than %d (MaxOutputBytes)", n, maxOut)
+	}
+	if !re.suffixSafe {
+		if err := re.checkQuadratic(fn, len(src)); err != nil {
+			return "", err
+		}
+		if repl != "" {
+			// Each match adds repl; each $ reference adds at most the match
+			// itself, and matches do not overlap.
+			n := len(re.FindAllStringIndex(src, -1))
+			refs := 0
+			if !literal {
+				refs = strings.Count(repl, "$")
+			}
+			if est := len(src) + n*len(repl) + refs*len(src); est > maxOut {
+				return "", tooLarge(est)
+			}
+		}
+		if literal {
+			return re.ReplaceAllLiteralString(src, repl), nil
+		}
+		return re.ReplaceAllString(src, repl), nil
+	}
+	var buf []byte
+	lastMatchEnd, searchPos := 0, 0
+	for searchPos <= len(src) {
+		if err := st.checkCtx(); err != nil {
+			return "", err
+		}
+		a := re.FindStringSubmatchIndex(src[searchPos:])
+		if a == nil {
+			break
+		}
+		for k := range a {
+			if a[k] >= 0 {
+				a[k] += searchPos
+			}
+		}
+		buf = append(buf, src[lastMatchEnd:a[0]]...)
+		if a[1] > lastMatchEnd || a[0] == 0 {
+			if literal {
+				buf = append(buf, repl...)
+			} else {
+				buf = re.ExpandString(buf, repl, src, a)
+			}
+		}
+		if len(buf) > maxOut {
+			return "", tooLarge(len(buf) + len(src) - a[1])
+		}
+		lastMatchEnd = a[1]
+		_, width := utf8.DecodeRuneInString(src[searchPos:])
+		switch {
+		case searchPos+width > a[1]:
+			searchPos += width
+		case searchPos+1 > a[1]:
+			searchPos++
+		default:
+			searchPos = a[1]
+		}
+	}
+	buf = append(buf, src[lastMatchEnd:]...)
+	return string(buf), nil
 }

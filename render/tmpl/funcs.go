@@ -367,32 +367,6 @@ func (fs *funcSet) addBounded(m, sp map[string]any) {
 		}
 		return strings.ReplaceAll(src, old, new), nil
 	}
-	// regexReplaceAll & co: an empty match inserts repl at every position.
-	for _, name := range []string{"regexReplaceAll", "mustRegexReplaceAll", "regexReplaceAllLiteral", "mustRegexReplaceAllLiteral"} {
-		literal := strings.HasSuffix(name, "Literal")
-		m[name] = func(regex, s, repl string) (string, error) {
-			re, err := compileRegex(name, regex, len(s))
-			if err != nil {
-				return "", err
-			}
-			if repl != "" {
-				// Each match adds repl; each $ reference adds at most the match
-				// itself, and matches do not overlap.
-				n := len(re.FindAllStringIndex(s, -1))
-				refs := 0
-				if !literal {
-					refs = strings.Count(repl, "$")
-				}
-				if err := fs.checkOut(name, len(s)+n*len(repl)+refs*len(s)); err != nil {
-					return "", err
-				}
-			}
-			if literal {
-				return re.ReplaceAllLiteralString(s, repl), nil
-			}
-			return re.ReplaceAllString(s, repl), nil
-		}
-	}
 	// The other regular-expression functions: same results as Sprig's, with
 	// the matching work bounded (compileRegex).
 	m["regexMatch"] = func(regex, s string) (bool, error) {
@@ -419,26 +393,6 @@ func (fs *funcSet) addBounded(m, sp map[string]any) {
 				return "", err
 			}
 			return re.FindString(s), nil
-		}
-	}
-	for _, name := range []string{"regexFindAll", "mustRegexFindAll"} {
-		m[name] = func(regex, s string, n int) ([]string, error) {
-			re, err := compileRegex(name, regex, len(s))
-			if err != nil {
-				return nil, err
-			}
-			v := re.FindAllString(s, n)
-			return v, fs.checkList(name, len(v))
-		}
-	}
-	for _, name := range []string{"regexSplit", "mustRegexSplit"} {
-		m[name] = func(regex, s string, n int) ([]string, error) {
-			re, err := compileRegex(name, regex, len(s))
-			if err != nil {
-				return nil, err
-			}
-			v := re.Split(s, n)
-			return v, fs.checkList(name, len(v))
 		}
 	}
 	// has and deepEqual compare with reflect.DeepEqual: linear in the
@@ -734,6 +688,57 @@ func (fs *funcSet) addStateful(sp map[string]any) {
 			}
 			s, err := seq(lim.maxList, lim.maxOut, params...)
 			return st.chargeStr("seq", s, err)
+		}
+	}
+
+	// Regular expressions that find every match (costly.go): one scan per
+	// match, the context checked between scans.
+	for _, name := range []string{"regexFindAll", "mustRegexFindAll"} {
+		fs.stateful[name] = func(st *renderState) any {
+			return func(regex, s string, n int) ([]string, error) {
+				re, err := compileRegex(name, regex, len(s))
+				if err != nil {
+					return nil, err
+				}
+				v, err := re.findAll(st, name, s, n)
+				if err == nil {
+					err = fs.checkList(name, len(v))
+				}
+				return chargeVal(st, name, v, err)
+			}
+		}
+	}
+	for _, name := range []string{"regexSplit", "mustRegexSplit"} {
+		fs.stateful[name] = func(st *renderState) any {
+			return func(regex, s string, n int) ([]string, error) {
+				re, err := compileRegex(name, regex, len(s))
+				if err != nil {
+					return nil, err
+				}
+				v, err := re.split(st, name, s, n)
+				if err == nil {
+					err = fs.checkList(name, len(v))
+				}
+				return chargeVal(st, name, v, err)
+			}
+		}
+	}
+	// regexReplaceAll & co: an empty match inserts repl at every position,
+	// so the result is checked as it grows.
+	for _, name := range []string{"regexReplaceAll", "mustRegexReplaceAll", "regexReplaceAllLiteral", "mustRegexReplaceAllLiteral"} {
+		literal := strings.HasSuffix(name, "Literal")
+		fs.stateful[name] = func(st *renderState) any {
+			return func(regex, s, repl string) (string, error) {
+				re, err := compileRegex(name, regex, len(s))
+				if err != nil {
+					return "", err
+				}
+				out, err := re.replaceAll(st, name, s, repl, literal, lim.maxOut)
+				if err == nil {
+					err = fs.checkOut(name, len(out))
+				}
+				return st.chargeStr(name, out, err)
+			}
 		}
 	}
 
