@@ -399,10 +399,10 @@ func TestRegexAllMatchesMatchRegexp(t *testing.T) {
 	}
 	// Patterns that look behind their position use regexp's own functions.
 	for src, want := range map[string]string{
-		`{{ regexFindAll "\\bab" "ab cab ab" -1 | join "," }}`:  "ab,ab",
-		`{{ regexReplaceAll "(?m)^x" "x\nxx\nax" "-" }}`:          "-\n-x\nax",
-		`{{ regexSplit "^a" "aba" -1 | join "," }}`:              ",ba",
-		`{{ regexReplaceAllLiteral "\\Bb" "bb b" "$1" }}`:        "b$1 b",
+		`{{ regexFindAll "\\bab" "ab cab ab" -1 | join "," }}`: "ab,ab",
+		`{{ regexReplaceAll "(?m)^x" "x\nxx\nax" "-" }}`:       "-\n-x\nax",
+		`{{ regexSplit "^a" "aba" -1 | join "," }}`:            ",ba",
+		`{{ regexReplaceAllLiteral "\\Bb" "bb b" "$1" }}`:      "b$1 b",
 	} {
 		out, err := New(Options{}).Render(context.Background(), src, nil)
 		require.NoError(t, err, src)
