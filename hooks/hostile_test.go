@@ -69,6 +69,12 @@ func TestHostileTemplates(t *testing.T) {
 		{"$.Files", setConfigLeaf("HOSTILE", `{{ $.Files.Glob "*" }}`), []string{`"Files"`}, nil},
 		{"template call", setConfigLeaf("HOSTILE", `{{ template "x" }}`), []string{"not allowed"}, nil},
 		{"define", setConfigLeaf("HOSTILE", `{{ define "x" }}{{ template "x" }}{{ end }}`), []string{"not allowed"}, nil},
+		// Issue 12: values kept in a loop (≈ 1.5 GB each before the budget).
+		{"dict of large strings", setConfigLeaf("HOSTILE", dictAttack), []string{"templates of this request produced more than 8388608 bytes", "--template-memory"}, nil},
+		{"list of large strings", setConfigLeaf("HOSTILE", `{{ $l := list }}{{ range $i := until 6000 }}{{ $l = append $l (printf "%s%d" (repeat 10000 "abcdefghijklmnopqrstuvwxy") $i) }}{{ end }}{{ len $l }}`), []string{"template memory budget", "--template-memory"}, nil},
+		// Issue 12: uniq over 300 lists of 1,001 numbers (13 s of CPU in one call).
+		{"uniq of 300 large lists", setConfigLeaf("HOSTILE", `{{ $base := until 1000 }}{{ $ls := list }}{{ range $i := until 300 }}{{ $ls = append $ls (append $base $i) }}{{ end }}{{ uniq $ls | len }}`), []string{"uniq: argument is too large"}, nil},
+		{"regex work", setConfigLeaf("HOSTILE", `{{ regexMatch (repeat 5000 "a?") (repeat 10000 "a") }}`), []string{"regexMatch: pattern of 10002 instructions on 10000 bytes"}, nil},
 		{"bad name", func(spec map[string]any) {
 			spec["configMaps"].([]any)[0].(map[string]any)["nameTemplate"] = "Bad_Name!!"
 		}, []string{"name: ConfigMap name \"Bad_Name!!\" is invalid", "upper-case"}, nil},
