@@ -21,9 +21,9 @@ const LabelForceClaims = Prefix + "force-claims"
 // Metacontroller for pre-existing objects of those names; with it, the sync
 // sees them as related objects and applies the conflict policy before the
 // first creation. Names and namespaces are the ones the sync renders
-// (tenantCtx.locate). A resource whose name or namespace does not render is
-// left out, and so is one whose name is invalid (it could only be a huge
-// string): the tenant sync reports those errors itself.
+// (tenantCtx.locate). A resource whose name or namespace does not render,
+// or whose name is not a valid object name (a template can render a 250 KB
+// one), is left out: the tenant sync reports those errors itself.
 func (e *Engine) Claims(ctx context.Context, t *Template, tenant object.Obj, scope Scope) []any {
 	claims, _ := e.claims(ctx, t, tenant, scope)
 	return claims

@@ -341,3 +341,23 @@ func TestCostlyFunctionsStopAtTheDeadline(t *testing.T) {
 		require.LessOrEqual(t, after-atAnswer, 150*time.Millisecond, "%s: CPU stops once the answer is out", f.name)
 	}
 }
+
+// A write timeout that ends before a deadline's 503 can be written turned
+// that 503 into an empty reply (issue 12): serve refuses such settings, and
+// sizes that do not parse.
+func TestServeChecksTimeoutsAndSizes(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--write-timeout", "9s", "--hook-deadline", "8s"}, "--write-timeout (9s) must be at least --hook-deadline (8s) + 2s"},
+		{[]string{"--template-memory", "lots"}, "--template-memory:"},
+		{[]string{"--answer-limit", "0"}, "--answer-limit:"},
+		{[]string{"--registry-answer-limit", "-1Mi"}, "--registry-answer-limit:"},
+	} {
+		var out, errb bytes.Buffer
+		code := serve(append([]string{"--addr", "127.0.0.1:0"}, c.args...), &out, &errb)
+		require.Equal(t, 2, code, c.args)
+		require.Contains(t, errb.String(), c.want, c.args)
+	}
+}

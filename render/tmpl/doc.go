@@ -48,12 +48,19 @@
 // {{ template }}, {{ define }} and {{ block }} are refused, so recursion is
 // impossible.
 //
+// A Budget carried by the context (WithBudget) bounds what all Render calls
+// of one request build and keep: every function that builds a string, list
+// or map charges it, every output is charged, and what a call built is
+// given back when it ends except its output (budget.go, charge.go).
+//
 // Render checks its context at every output write, at every range iteration
-// and in every list generator, and then stops with an error wrapping
-// ctx.Err(). text/template offers no other interruption point: one function
-// call (for example a large regexReplaceAll, or derivePassword, which runs
-// scrypt) always completes. Callers should render a whole tenant under one
-// deadline.
+// and at every call of a function that builds a value, and then stops with
+// an error wrapping ctx.Err(). Functions whose cost grows faster than their
+// input are bounded or check the context inside (costly.go): uniq and
+// without run in one pass, the all-matches regex functions scan one match
+// at a time, every regex scan is bounded by pattern size × input length,
+// and derivePassword (scrypt) is throttled. A call of any other function
+// completes. Callers should render a whole tenant under one deadline.
 //
 // Templates may not modify the variables map: set, unset and merge refuse to
 // change a map reachable from it, so one leaf cannot change what the next leaf
