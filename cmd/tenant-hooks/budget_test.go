@@ -356,8 +356,14 @@ func TestServeChecksTimeoutsAndSizes(t *testing.T) {
 		{[]string{"--registry-answer-limit", "-1Mi"}, "--registry-answer-limit:"},
 	} {
 		var out, errb bytes.Buffer
-		code := serve(append([]string{"--addr", "127.0.0.1:0"}, c.args...), &out, &errb)
-		require.Equal(t, 2, code, c.args)
-		require.Contains(t, errb.String(), c.want, c.args)
+		done := make(chan int, 1)
+		go func() { done <- serve(append([]string{"--addr", "127.0.0.1:0"}, c.args...), &out, &errb) }()
+		select {
+		case code := <-done:
+			require.Equal(t, 2, code, c.args)
+			require.Contains(t, errb.String(), c.want, c.args)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("serve %v started instead of refusing the settings", c.args)
+		}
 	}
 }
