@@ -174,7 +174,7 @@ func TestUniqWithoutMatchSprig(t *testing.T) {
 		require.True(t, sameElements(want, got), "without %#v %#v: want %#v, got %#v", list, omit, want, got)
 	}
 	_, err := e.Render(context.Background(), `{{ uniq 3 }}`, nil)
-	require.ErrorContains(t, err, "Cannot find uniq on type int")
+	require.ErrorContains(t, err, "uniq: needs a list, got int")
 }
 
 func deepCopyForTest(v any) any {

@@ -11,7 +11,6 @@ package tmpl
 // context checked before every comparison.
 
 import (
-	"fmt"
 	"math"
 	"reflect"
 	"regexp"
@@ -177,7 +176,7 @@ func (fs *funcSet) uniqList(st *renderState, fn string, list any) ([]any, error)
 	}
 	l, ok := elements(list)
 	if !ok {
-		return nil, fmt.Errorf("Cannot find uniq on type %s", kindName(list))
+		return nil, funcErr(fn, "needs a list, got %s", kindName(list))
 	}
 	d := dedupSet{keys: make(map[string]struct{}, len(l))}
 	out := []any{}
@@ -201,7 +200,7 @@ func (fs *funcSet) withoutList(st *renderState, fn string, list any, omit []any)
 	}
 	l, ok := elements(list)
 	if !ok {
-		return nil, fmt.Errorf("Cannot find without on type %s", kindName(list))
+		return nil, funcErr(fn, "needs a list, got %s", kindName(list))
 	}
 	d := dedupSet{keys: make(map[string]struct{}, len(omit))}
 	for _, o := range omit {
