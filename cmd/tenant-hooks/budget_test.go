@@ -39,7 +39,26 @@ type limitedServer struct {
 	base   string
 	pid    int
 	cmd    *exec.Cmd
-	stderr *bytes.Buffer
+	stderr *syncBuffer
+}
+
+// syncBuffer is the process's stderr, written by exec's copier and read by
+// the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 func startLimited(t *testing.T, args ...string) *limitedServer {
@@ -55,7 +74,7 @@ func startLimited(t *testing.T, args ...string) *limitedServer {
 	cmd.Env = append(os.Environ(), fmt.Sprintf("GOMEMLIMIT=%d", deploymentMemory))
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
-	s := &limitedServer{cmd: cmd, stderr: &bytes.Buffer{}}
+	s := &limitedServer{cmd: cmd, stderr: &syncBuffer{}}
 	cmd.Stderr = s.stderr
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
