@@ -23,5 +23,6 @@
 //	                    path that applies it (render errors, Once, leftovers,
 //	                    an unusable template)
 //	tenant_conflict.go  pre-existing objects, Retain anchors and orphans
+//	tenant_guard.go     the template's deletion guard
 //	tenant_status.go    assembling the answer and its status
 package render
