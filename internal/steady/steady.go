@@ -747,3 +747,29 @@ func SteadyTenantRequest(ctx context.Context, e *render.Engine, hook Hook, set s
 	}
 	return s.Request(), nil
 }
+
+// SmallTenantRequestFile is the small tenant sync of the benchmarks and
+// `make load`, relative to the module root: the README's first sync of a
+// new Tenant (its template and Namespace related, no child yet).
+const SmallTenantRequestFile = "examples/requests/tenant-sync-first.json"
+
+// SmallTenantRequest is SmallTenantRequestFile compacted as Metacontroller
+// sends it (≈ 4.6 KB; its answer, three children and the status, ≈ 3 KB).
+// On a request this small the fixed cost of a request — HTTP, routing,
+// metrics, the ETag, the template cache lookup — weighs most against the
+// bytes decoded and encoded (docs/performance.md, section 3).
+func SmallTenantRequest() ([]byte, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	raw, err := os.ReadFile(filepath.Join(root, SmallTenantRequestFile))
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return nil, fmt.Errorf("%s: %w", SmallTenantRequestFile, err)
+	}
+	return b.Bytes(), nil
+}
