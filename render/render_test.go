@@ -388,6 +388,25 @@ func TestConcurrentRenders(t *testing.T) {
 	wg.Wait()
 }
 
+// A render error names the field that failed by its path in the resource,
+// lists included.
+func TestRenderErrorPath(t *testing.T) {
+	e, _ := newEngine()
+	tpl := fromYAML(t, `
+metadata: {name: web, namespace: saas}
+spec:
+  registryId: customers
+  configMaps:
+    - {id: cfg, nameTemplate: "{{ .uid }}-cfg", spec: {apiVersion: v1, kind: ConfigMap, data: {a: ok}, x: [{b: ok}, {b: [ok, "{{ .nope }}"]}]}}
+`)
+	out, err := e.SyncTenant(context.Background(), input(t, tpl))
+	require.NoError(t, err)
+	rs := object.NestedSlice(out.Status, "resources")[0].(map[string]any)
+	require.Equal(t, "RenderError", rs["reason"])
+	require.Contains(t, rs["message"], `spec.x[1].b[1]: `)
+	require.Contains(t, rs["message"], `missing variable "nope"`)
+}
+
 func TestMissingVariable(t *testing.T) {
 	e, _ := newEngine()
 	tpl := fromYAML(t, `

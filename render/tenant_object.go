@@ -32,7 +32,7 @@ func (tc *tenantCtx) renderObj(r *Resource) (object.Obj, error) {
 	fail := func(field string, err error) (object.Obj, error) {
 		return nil, &RenderError{Template: object.ObjKey(tc.tpl.Namespace, tc.tpl.Name), ResourceID: r.ID, UID: tc.uid, Field: field, Err: err}
 	}
-	v, err := tc.walk(r.Spec, "spec")
+	v, err := tc.walk(r.Spec, &walkPath{key: "spec"})
 	if err != nil {
 		return fail("", err)
 	}
@@ -273,12 +273,12 @@ func (tc *tenantCtx) stringMap(md map[string]any, field string, tplMap map[strin
 }
 
 // walk renders every string leaf of a value; map keys are never rendered.
-func (tc *tenantCtx) walk(v any, path string) (any, error) {
+func (tc *tenantCtx) walk(v any, path *walkPath) (any, error) {
 	switch t := v.(type) {
 	case string:
 		out, err := tc.e.T.Render(tc.ctx, t, tc.vars)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return nil, fmt.Errorf("%s: %w", path.String(), err)
 		}
 		return out, nil
 	case map[string]any:
@@ -286,7 +286,7 @@ func (tc *tenantCtx) walk(v any, path string) (any, error) {
 		// Sorted, so that of two bad fields the same one is reported every
 		// time: the message is part of the status, which must be stable.
 		for _, k := range ordered.Keys(t) {
-			r, err := tc.walk(t[k], path+"."+k)
+			r, err := tc.walk(t[k], &walkPath{parent: path, key: k})
 			if err != nil {
 				return nil, err
 			}
@@ -296,7 +296,7 @@ func (tc *tenantCtx) walk(v any, path string) (any, error) {
 	case []any:
 		out := make([]any, len(t))
 		for i, e := range t {
-			r, err := tc.walk(e, path+"["+strconv.Itoa(i)+"]")
+			r, err := tc.walk(e, &walkPath{parent: path, index: i, isIndex: true})
 			if err != nil {
 				return nil, err
 			}
@@ -306,6 +306,29 @@ func (tc *tenantCtx) walk(v any, path string) (any, error) {
 	default:
 		return v, nil
 	}
+}
+
+// walkPath is where walk is in a resource's spec ("spec.a.b[0]"), spelled
+// out only when a leaf fails: building the string for every node cost more
+// than rendering the leaves of a small template.
+type walkPath struct {
+	parent  *walkPath
+	key     string
+	index   int
+	isIndex bool
+}
+
+func (p *walkPath) String() string {
+	if p == nil {
+		return ""
+	}
+	if p.isIndex {
+		return p.parent.String() + "[" + strconv.Itoa(p.index) + "]"
+	}
+	if p.parent == nil {
+		return p.key
+	}
+	return p.parent.String() + "." + p.key
 }
 
 func toAny(m map[string]string) map[string]any {
