@@ -15,6 +15,15 @@
 // which the per-core throughput follows. -etag adds a run whose requests
 // carry the previous answer's ETag (the 304 path of an unchanged resync).
 //
+// Then the fixed cost of one request: the small first sync of the README
+// (steady.SmallTenantRequest, 4.6 KB in, 3 KB out) at 8 connections, on the
+// service and on an encoding/json floor server — this same program started
+// again as a subprocess, a plain net/http server that decodes each request
+// into map[string]any and encodes the service's answer from its generic form
+// — alternating, -small-rounds times each. It prints both servers'
+// requests/s and CPU per request and their ratios (docs/performance.md,
+// section 3).
+//
 // Only loopback is contacted, for a bounded time per run.
 package main
 
@@ -29,11 +38,14 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -90,7 +102,15 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "length of each run (at most 60s)")
 	etag := flag.Bool("etag", true, "add a run at 8 connections with If-None-Match (the 304 path)")
 	bin := flag.String("bin", "", "tenant-hooks binary (default: build bin/tenant-hooks)")
+	smallRounds := flag.Int("small-rounds", 3, "rounds of the small request against the service and the encoding/json floor (0: none, at most 10)")
+	if floorMode() {
+		serveFloor()
+		return
+	}
 	flag.Parse()
+	if *smallRounds < 0 || *smallRounds > 10 {
+		fail("-small-rounds must be in [0, 10]")
+	}
 	if *duration <= 0 || *duration > time.Minute {
 		fail("-duration must be in (0, 60s]")
 	}
@@ -175,6 +195,167 @@ func main() {
 	}
 	hwm, _, _ := steady.ProcStatus(svc.Pid())
 	fmt.Printf("\nServer peak RSS over all runs (VmHWM): %s.\n", steady.MiB(hwm))
+	if *smallRounds > 0 {
+		smallRequest(wrk, svc, dir, scriptPath, *smallRounds, *duration)
+	}
+}
+
+// smallRequest measures the small request on the service and on the
+// encoding/json floor, alternating so that background load hits both alike.
+func smallRequest(wrk string, svc *steady.Service, dir, scriptPath string, rounds int, d time.Duration) {
+	body, err := steady.SmallTenantRequest()
+	check(err)
+	url := svc.URL() + "/hooks/tenants/sync"
+	resp, err := http.Post(url, "application/json", bytes.NewReader(body))
+	check(err)
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fail("small request answered %d: %.300s", resp.StatusCode, answer)
+	}
+	bodyPath, answerPath := filepath.Join(dir, "small.json"), filepath.Join(dir, "small-answer.json")
+	check(os.WriteFile(bodyPath, body, 0o644))
+	check(os.WriteFile(answerPath, answer, 0o644))
+	self, err := os.Executable()
+	check(err)
+	floor, err := steady.StartServiceEnv(self, []string{floorEnv + "=" + answerPath})
+	check(err)
+	defer floor.Stop()
+	// The floor must answer the same bytes' worth: its answer is the
+	// service's, re-encoded by encoding/json from the generic form.
+	fresp, err := http.Post(floor.URL()+"/hooks/tenants/sync", "application/json", bytes.NewReader(body))
+	check(err)
+	fanswer, _ := io.ReadAll(fresp.Body)
+	fresp.Body.Close()
+	if fresp.StatusCode != http.StatusOK {
+		fail("floor server answered %d: %.300s", fresp.StatusCode, fanswer)
+	}
+
+	type pair struct{ svc, floor run }
+	var pairs []pair
+	for i := 0; i < rounds; i++ {
+		var pr pair
+		for _, side := range []string{"service", "floor"} {
+			target, u := svc, url
+			if side == "floor" {
+				target, u = floor, floor.URL()+"/hooks/tenants/sync"
+			}
+			fmt.Fprintf(os.Stderr, "== small request, %s, round %d/%d, 8 connections, %s\n", side, i+1, rounds, d)
+			r := loadRun(wrk, target, u, bodyPath, scriptPath, "", run{label: side, conns: 8}, d)
+			if side == "service" {
+				pr.svc = r
+			} else {
+				pr.floor = r
+			}
+		}
+		pairs = append(pairs, pr)
+	}
+
+	fmt.Printf("\nSmall request: %s, %d bytes; answer %d bytes (the floor's: %d). 8 connections, wrk 2 threads, %s per run, service and floor alternating.\n",
+		steady.SmallTenantRequestFile, len(body), len(answer), len(fanswer), d)
+	fmt.Println("Floor: a plain net/http server (default settings) that decodes the request into map[string]any with encoding/json and encodes the answer's generic form.")
+	fmt.Println()
+	fmt.Println("| Round | Service requests/s | Floor requests/s | Time ratio (floor req/s ÷ service req/s) | Service CPU per request | Floor CPU per request | CPU ratio | Errors |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|")
+	var timeRatios, cpuRatios []float64
+	for i, p := range pairs {
+		srps, frps := rps(p.svc), rps(p.floor)
+		scpu, fcpu := cpuPerReq(p.svc), cpuPerReq(p.floor)
+		tr, cr := frps/srps, float64(scpu)/float64(fcpu)
+		timeRatios, cpuRatios = append(timeRatios, tr), append(cpuRatios, cr)
+		fmt.Printf("| %d | %.0f | %.0f | %.2f | %s | %s | %.2f | %d |\n", i+1, srps, frps, tr,
+			scpu.Round(time.Microsecond), fcpu.Round(time.Microsecond), cr, errCount(p.svc)+errCount(p.floor))
+	}
+	fmt.Printf("\nSmall request, service over encoding/json floor (median of %d rounds): time %.2fx, CPU %.2fx.\n",
+		len(pairs), median(timeRatios), median(cpuRatios))
+}
+
+func rps(r run) float64 { return float64(r.sum.Requests) / (float64(r.sum.DurationUs) / 1e6) }
+
+func errCount(r run) int64 {
+	return r.sum.Non2xx3xx + r.sum.ConnectErrors + r.sum.ReadErrors + r.sum.WriteErrors + r.sum.Timeouts
+}
+
+func cpuPerReq(r run) time.Duration {
+	if r.sum.Requests == 0 {
+		return 0
+	}
+	return r.cpu / time.Duration(r.sum.Requests)
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// floorEnv names the answer file of the floor server mode.
+const floorEnv = "TENANT_HOOKS_LOAD_FLOOR_ANSWER"
+
+// floorMode: this program was started again as the floor server
+// (steady.StartServiceEnv runs "<binary> serve --addr <addr> …").
+func floorMode() bool {
+	return os.Getenv(floorEnv) != "" && len(os.Args) > 1 && os.Args[1] == "serve"
+}
+
+// serveFloor is the encoding/json floor: a plain net/http server with
+// default settings that reads the body, decodes it into map[string]any and
+// encodes the answer's generic form. It serves until SIGTERM (the parent's
+// Stop) and listens on loopback only.
+func serveFloor() {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	addr := fs.String("addr", "", "")
+	fs.String("log-level", "", "")
+	fs.String("drain-delay", "", "")
+	if err := fs.Parse(os.Args[2:]); err != nil || !strings.HasPrefix(*addr, "127.0.0.1:") {
+		fmt.Fprintln(os.Stderr, "floor: need --addr 127.0.0.1:<port>")
+		os.Exit(2)
+	}
+	raw, err := os.ReadFile(os.Getenv(floorEnv))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "floor:", err)
+		os.Exit(1)
+	}
+	var generic any
+	if err := json.Unmarshal(raw, &generic); err != nil {
+		fmt.Fprintln(os.Stderr, "floor:", err)
+		os.Exit(1)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	mux.HandleFunc("POST /", func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		out, err := json.Marshal(generic)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(out)
+	})
+	srv := &http.Server{Addr: *addr, Handler: mux}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
+		fmt.Fprintln(os.Stderr, "floor:", err)
+		os.Exit(1)
+	}
 }
 
 // loadRun runs wrk once while sampling the server's RSS and CPU time.

@@ -51,7 +51,9 @@ func decodeCompositeFast(b []byte, r *CompositeRequest) bool {
 // decodeEnvelopeFast reads the envelope; children decodes the children map
 // (in full for the tenant hooks, as summaries for the registry).
 func decodeEnvelopeFast(b []byte, r *CompositeRequest, children func(*fastParser) (ObjectMap, bool)) bool {
-	p := fastParser{b: b}
+	// The strings copied out of b never total more than b: a small request
+	// gets a first chunk of its own size, not 32 KiB.
+	p := fastParser{b: b, arena: byteArena{firstChunk: len(b)}}
 	p.ws()
 	var seen [5]bool
 	ok := p.members(func(key string) bool {
@@ -800,7 +802,10 @@ func (p *fastParser) raw(b []byte) []byte {
 // into a chunk stay immutable; a chunk lives as long as any of its strings.
 type byteArena struct {
 	chunkSize int // 0: arenaChunk
-	chunk     []byte
+	// firstChunk, when positive and smaller, is the size of the first chunk
+	// (the bytes the arena can ever receive, when known).
+	firstChunk int
+	chunk      []byte
 }
 
 const arenaChunk = 32 << 10
@@ -816,7 +821,12 @@ func (a *byteArena) bytes(b []byte) []byte {
 		return bytes.Clone(b)
 	}
 	if cap(a.chunk)-len(a.chunk) < len(b) {
-		a.chunk = make([]byte, 0, size)
+		n := size
+		if a.firstChunk > 0 && a.firstChunk < n && len(b) <= a.firstChunk {
+			n = a.firstChunk
+		}
+		a.firstChunk = 0
+		a.chunk = make([]byte, 0, n)
 	}
 	n := len(a.chunk)
 	a.chunk = append(a.chunk, b...)
