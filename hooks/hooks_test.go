@@ -199,3 +199,41 @@ func readAll(t testing.TB, resp *http.Response) []byte {
 	require.NoError(t, err)
 	return b
 }
+
+// Per-code request counters and the 304 counter count every request (their
+// label children are resolved once per hook), and an answer goes out with a
+// Content-Length, not chunked.
+func TestRequestCountersAndFraming(t *testing.T) {
+	ts := newServer(t, mysql.PoolOptions{}, hooks.Config{})
+	body, err := os.ReadFile(filepath.Join("..", "examples", "requests", "tenant-sync.json"))
+	require.NoError(t, err)
+	var etag string
+	for i := 0; i < 2; i++ {
+		resp, err := ts.Client().Post(ts.URL+"/hooks/tenants/sync", "application/json", bytes.NewReader(body))
+		require.NoError(t, err)
+		answer := readAll(t, resp)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.Equal(t, int64(len(answer)), resp.ContentLength, "Content-Length")
+		require.Empty(t, resp.TransferEncoding, "not chunked")
+		etag = resp.Header.Get("ETag")
+	}
+	require.NotEmpty(t, etag)
+	code, _, _ := post(t, ts, "/hooks/tenants/sync", body, "If-None-Match", etag)
+	require.Equal(t, http.StatusNotModified, code)
+	code, _, _ = post(t, ts, "/hooks/tenants/sync", []byte(`{"parent":`))
+	require.Equal(t, http.StatusBadRequest, code)
+
+	resp, err := ts.Client().Get(ts.URL + "/metrics")
+	require.NoError(t, err)
+	metrics := string(readAll(t, resp))
+	for _, want := range []string{
+		`tenant_hooks_hook_requests_total{code="200",controller="tenant",hook="sync"} 2`,
+		`tenant_hooks_hook_requests_total{code="304",controller="tenant",hook="sync"} 1`,
+		`tenant_hooks_hook_requests_total{code="400",controller="tenant",hook="sync"} 1`,
+		`tenant_hooks_etag_not_modified_total{controller="tenant",hook="sync"} 1`,
+		`tenant_hooks_hook_duration_seconds_count{controller="tenant",hook="sync"} 4`,
+	} {
+		require.Contains(t, metrics, want)
+	}
+	require.NotContains(t, metrics, `code="500"`, "no series for a code never answered")
+}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -190,6 +191,10 @@ func (s *Server) hook(controller, hook string, fn handlerFunc) http.HandlerFunc 
 func (s *Server) streamHook(controller, hook string, limit int64, limitFlag string, answerLimit int64, answerFlag string, fn streamFunc) http.HandlerFunc {
 	inFlight := s.metrics.HookInFlight.WithLabelValues(controller, hook)
 	duration := s.metrics.HookDuration.WithLabelValues(controller, hook)
+	// Children resolved once, on first use (a series appears when it is
+	// first counted, as before), not per request.
+	requests := &codeCounters{vec: s.metrics.HookRequests, controller: controller, hook: hook}
+	notModified := sync.OnceValue(func() prometheus.Counter { return s.metrics.NotModified.WithLabelValues(controller, hook) })
 	return func(w http.ResponseWriter, req *http.Request) {
 		start := time.Now()
 		inFlight.Inc()
@@ -204,7 +209,7 @@ func (s *Server) streamHook(controller, hook string, limit int64, limitFlag stri
 			}
 			inFlight.Dec()
 			duration.Observe(time.Since(start).Seconds())
-			s.metrics.HookRequests.WithLabelValues(controller, hook, strconv.Itoa(code)).Inc()
+			requests.inc(code)
 		}()
 
 		ctx, cancel := context.WithTimeout(req.Context(), s.cfg.HookDeadline)
@@ -256,7 +261,7 @@ func (s *Server) streamHook(controller, hook string, limit int64, limitFlag stri
 		}
 		if ans.notModified {
 			code = http.StatusNotModified
-			s.metrics.NotModified.WithLabelValues(controller, hook).Inc()
+			notModified().Inc()
 			w.WriteHeader(code)
 			return
 		}
@@ -295,6 +300,23 @@ func (s *Server) streamHook(controller, hook string, limit int64, limitFlag stri
 			}
 		}
 	}
+}
+
+// codeCounters is one hook's request counter per status code, each child
+// resolved once: the codes a hook answers are few.
+type codeCounters struct {
+	vec              *prometheus.CounterVec
+	controller, hook string
+	byCode           sync.Map // int → prometheus.Counter
+}
+
+func (c *codeCounters) inc(code int) {
+	if v, ok := c.byCode.Load(code); ok {
+		v.(prometheus.Counter).Inc()
+		return
+	}
+	v, _ := c.byCode.LoadOrStore(code, c.vec.WithLabelValues(c.controller, c.hook, strconv.Itoa(code)))
+	v.(prometheus.Counter).Inc()
 }
 
 func (s *Server) errorCode(err error) int {
