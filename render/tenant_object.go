@@ -32,7 +32,7 @@ func (tc *tenantCtx) renderObj(r *Resource) (object.Obj, error) {
 	fail := func(field string, err error) (object.Obj, error) {
 		return nil, &RenderError{Template: object.ObjKey(tc.tpl.Namespace, tc.tpl.Name), ResourceID: r.ID, UID: tc.uid, Field: field, Err: err}
 	}
-	v, err := tc.walk(r.Spec, &walkPath{key: "spec"})
+	v, err := tc.walkSpec(r.Spec)
 	if err != nil {
 		return fail("", err)
 	}
@@ -272,13 +272,35 @@ func (tc *tenantCtx) stringMap(md map[string]any, field string, tplMap map[strin
 	return out, nil
 }
 
-// walk renders every string leaf of a value; map keys are never rendered.
-func (tc *tenantCtx) walk(v any, path *walkPath) (any, error) {
+// walkSpec renders every string leaf of a resource's spec; map keys are
+// never rendered. An error names the failing field by its path
+// ("spec.a.b[0]: …").
+func (tc *tenantCtx) walkSpec(v any) (any, error) {
+	out, err := tc.walk(v)
+	if err != nil {
+		we := err.(*walkError)
+		var sb strings.Builder
+		sb.WriteString("spec")
+		for i := len(we.rev) - 1; i >= 0; i-- {
+			sb.WriteString(we.rev[i])
+		}
+		return nil, fmt.Errorf("%s: %w", sb.String(), we.err)
+	}
+	return out, nil
+}
+
+// walk is walkSpec below the root. Its errors are *walkError: the path is
+// collected on the way back up, only when a leaf fails, since building it
+// for every node cost more than rendering the leaves of a small template.
+func (tc *tenantCtx) walk(v any) (any, error) {
 	switch t := v.(type) {
 	case string:
+		if !strings.Contains(t, "{{") {
+			return v, nil // tmpl's fast path, without boxing the string again
+		}
 		out, err := tc.e.T.Render(tc.ctx, t, tc.vars)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path.String(), err)
+			return nil, &walkError{err: err}
 		}
 		return out, nil
 	case map[string]any:
@@ -286,9 +308,11 @@ func (tc *tenantCtx) walk(v any, path *walkPath) (any, error) {
 		// Sorted, so that of two bad fields the same one is reported every
 		// time: the message is part of the status, which must be stable.
 		for _, k := range ordered.Keys(t) {
-			r, err := tc.walk(t[k], &walkPath{parent: path, key: k})
+			r, err := tc.walk(t[k])
 			if err != nil {
-				return nil, err
+				we := err.(*walkError)
+				we.rev = append(we.rev, "."+k)
+				return nil, we
 			}
 			out[k] = r
 		}
@@ -296,9 +320,11 @@ func (tc *tenantCtx) walk(v any, path *walkPath) (any, error) {
 	case []any:
 		out := make([]any, len(t))
 		for i, e := range t {
-			r, err := tc.walk(e, &walkPath{parent: path, index: i, isIndex: true})
+			r, err := tc.walk(e)
 			if err != nil {
-				return nil, err
+				we := err.(*walkError)
+				we.rev = append(we.rev, "["+strconv.Itoa(i)+"]")
+				return nil, we
 			}
 			out[i] = r
 		}
@@ -308,28 +334,13 @@ func (tc *tenantCtx) walk(v any, path *walkPath) (any, error) {
 	}
 }
 
-// walkPath is where walk is in a resource's spec ("spec.a.b[0]"), spelled
-// out only when a leaf fails: building the string for every node cost more
-// than rendering the leaves of a small template.
-type walkPath struct {
-	parent  *walkPath
-	key     string
-	index   int
-	isIndex bool
+// walkError is a failed leaf and its path, innermost segment first.
+type walkError struct {
+	rev []string
+	err error
 }
 
-func (p *walkPath) String() string {
-	if p == nil {
-		return ""
-	}
-	if p.isIndex {
-		return p.parent.String() + "[" + strconv.Itoa(p.index) + "]"
-	}
-	if p.parent == nil {
-		return p.key
-	}
-	return p.parent.String() + "." + p.key
-}
+func (e *walkError) Error() string { return e.err.Error() }
 
 func toAny(m map[string]string) map[string]any {
 	out := make(map[string]any, len(m))
