@@ -20,6 +20,10 @@ type compiled struct {
 	// executed concurrently as is.
 	shared *template.Template
 
+	// simple is set when the template is only text and top-level variables
+	// ("{{ .uid }}-web"): see substitute.
+	simple []segment
+
 	// Otherwise instances are built from tree with names and reused.
 	tree   *parse.Tree
 	names  []string // functions the template uses (plus injected ones)
@@ -106,7 +110,7 @@ func (e *Engine) parse(src string) *compiled {
 	if w.err != nil {
 		return &compiled{err: w.err}
 	}
-	c := &compiled{tree: tree}
+	c := &compiled{tree: tree, simple: simpleSegments(tree)}
 	stateful := false
 	for n := range w.used {
 		if _, ok := e.fs.stateful[n]; ok {
@@ -250,4 +254,78 @@ func call(name string, pos parse.Pos) *parse.CommandNode {
 // iterations and check the context at a cost of one method call.
 func iterationMark(pos parse.Pos) *parse.TextNode {
 	return &parse.TextNode{NodeType: parse.NodeText, Pos: pos}
+}
+
+// segment is a piece of a simple template: literal text, or (field set)
+// the value of a top-level variable.
+type segment struct {
+	text  string
+	field string
+}
+
+// simpleSegments returns the pieces of a template made only of text and
+// {{ .name }} actions (no pipeline, function, variable or control
+// structure), or nil.
+func simpleSegments(tree *parse.Tree) []segment {
+	if tree == nil || tree.Root == nil || len(tree.Root.Nodes) == 0 {
+		return nil
+	}
+	segs := make([]segment, 0, len(tree.Root.Nodes))
+	for _, n := range tree.Root.Nodes {
+		switch n := n.(type) {
+		case *parse.TextNode:
+			segs = append(segs, segment{text: string(n.Text)})
+		case *parse.ActionNode:
+			p := n.Pipe
+			if p == nil || len(p.Decl) != 0 || p.IsAssign || len(p.Cmds) != 1 || len(p.Cmds[0].Args) != 1 {
+				return nil
+			}
+			f, ok := p.Cmds[0].Args[0].(*parse.FieldNode)
+			if !ok || len(f.Ident) != 1 {
+				return nil
+			}
+			segs = append(segs, segment{field: f.Ident[0]})
+		default:
+			return nil
+		}
+	}
+	return segs
+}
+
+// substitute renders a simple template without text/template when every
+// variable it prints is a string, which is then printed as is: exactly
+// text/template's output. Anything else — a missing or non-string
+// variable, an output over max or one containing "<no value>" — reports
+// false, and the template runs through text/template, which gives the
+// answer or the error it always gave.
+func substitute(segs []segment, vars map[string]any, max int) (string, bool) {
+	n := 0
+	for i := range segs {
+		if segs[i].field == "" {
+			n += len(segs[i].text)
+			continue
+		}
+		s, ok := vars[segs[i].field].(string)
+		if !ok {
+			return "", false
+		}
+		n += len(s)
+	}
+	if n > max {
+		return "", false
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for i := range segs {
+		if segs[i].field == "" {
+			b.WriteString(segs[i].text)
+		} else {
+			b.WriteString(vars[segs[i].field].(string))
+		}
+	}
+	out := b.String()
+	if strings.Contains(out, "<no value>") {
+		return "", false
+	}
+	return out, true
 }

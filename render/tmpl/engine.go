@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/template"
 )
 
@@ -175,6 +176,10 @@ func (st *renderState) charge(fn string, n int64) error {
 	return nil
 }
 
+// noSubstitute turns substitute off, for the tests that compare it with
+// text/template.
+var noSubstitute atomic.Bool
+
 // run executes src. typed reports that the whole output was one typed marker,
 // whose value is tv.
 func (e *Engine) run(ctx context.Context, src string, vars map[string]any) (out string, tv typedValue, typed bool, err error) {
@@ -187,6 +192,11 @@ func (e *Engine) run(ctx context.Context, src string, vars map[string]any) (out 
 	c := e.compile(src)
 	if c.err != nil {
 		return "", tv, false, c.err
+	}
+	if c.simple != nil && !noSubstitute.Load() {
+		if out, ok := substitute(c.simple, vars, e.opts.MaxOutputBytes); ok {
+			return out, tv, false, nil
+		}
 	}
 
 	w, _ := e.bufs.Get().(*outWriter)

@@ -1,0 +1,79 @@
+package tmpl
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// renderBoth renders src with and without substitute.
+func renderBoth(e *Engine, src string, vars map[string]any) (fast, full string) {
+	show := func(v any, err error) string {
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		return fmt.Sprintf("%T %v", v, v)
+	}
+	fast = show(e.Render(context.Background(), src, vars))
+	noSubstitute.Store(true)
+	full = show(e.Render(context.Background(), src, vars))
+	noSubstitute.Store(false)
+	return fast, full
+}
+
+// Templates of only text and top-level variables are rendered without
+// text/template, with exactly its output or error.
+func TestSubstituteMatchesTextTemplate(t *testing.T) {
+	e := New(Options{MaxOutputBytes: 64})
+	vars := map[string]any{
+		"uid": "acme", "empty": "", "num": json.Number("3"), "nil": nil, "b": true,
+		"list": []any{"a"}, "map": map[string]any{"k": "v"}, "nv": "<no value>", "half": "<no ",
+		"long": strings.Repeat("x", 60), "utf": "é\xff",
+	}
+	srcs := []string{
+		`{{ .uid }}`, `{{ .uid }}-web`, `a{{ .uid }}b{{ .uid }}c`, `{{- .uid -}}  -x`, "x\n{{ .uid }}\n",
+		`{{ .empty }}`, `{{ .num }}`, `{{ .nil }}`, `{{ .b }}`, `{{ .list }}`, `{{ .map }}`, `{{ .missing }}`,
+		`{{ .nv }}`, `{{ .half }}value>`, `{{ .long }}`, `{{ .long }}{{ .long }}`, `{{ .utf }}`,
+		`{{ .map.k }}`, `{{ $.uid }}`, `{{ .uid | upper }}`, `{{ printf "%s" .uid }}`, `{{/* c */}}{{ .uid }}`,
+		`{{ if .uid }}{{ .uid }}{{ end }}`, `{{ $x := .uid }}{{ $x }}`, `{{ .uid }}{{ end }}`,
+	}
+	for _, src := range srcs {
+		fast, full := renderBoth(e, src, vars)
+		if fast != full {
+			t.Errorf("%q: substitute %q, text/template %q", src, fast, full)
+		}
+	}
+	// A nil variables map.
+	if fast, full := renderBoth(e, `{{ .uid }}`, nil); fast != full {
+		t.Errorf("nil vars: substitute %q, text/template %q", fast, full)
+	}
+	// The fast path is taken where it applies.
+	if c := e.compile(`{{ .uid }}-web`); c.simple == nil {
+		t.Error("{{ .uid }}-web is not simple")
+	}
+	for _, src := range []string{`{{ .uid | upper }}`, `{{ $.uid }}`, `{{ .map.k }}`, `{{ if .uid }}x{{ end }}`} {
+		if c := e.compile(src); c.simple != nil {
+			t.Errorf("%s taken as simple", src)
+		}
+	}
+}
+
+// FuzzSubstitute: on any template and variable value, substitute and
+// text/template agree.
+func FuzzSubstitute(f *testing.F) {
+	for _, s := range [][2]string{
+		{`{{ .uid }}-web`, "acme"}, {`{{ .v }}{{ .v }}`, "<no value>"}, {`x{{- .v -}} y`, "a"},
+		{`{{ .v }}`, strings.Repeat("y", 100)}, {`{{ .nope }}`, ""}, {`{{.v}}<no {{.v}}`, "value>"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	e := New(Options{MaxOutputBytes: 64, CacheSize: 256})
+	f.Fuzz(func(t *testing.T, src, v string) {
+		vars := map[string]any{"uid": "acme", "v": v, "n": json.Number("1")}
+		if fast, full := renderBoth(e, src, vars); fast != full {
+			t.Fatalf("%q with v=%q: substitute %q, text/template %q", src, v, fast, full)
+		}
+	})
+}
