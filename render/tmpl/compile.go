@@ -257,15 +257,19 @@ func iterationMark(pos parse.Pos) *parse.TextNode {
 }
 
 // segment is a piece of a simple template: literal text, or (field set)
-// the value of a top-level variable.
+// the value of a top-level variable, or (hasDef) that value piped into
+// default with a literal string (printed instead of an empty value).
 type segment struct {
-	text  string
-	field string
+	text   string
+	field  string
+	def    string
+	hasDef bool
 }
 
-// simpleSegments returns the pieces of a template made only of text and
-// {{ .name }} actions (no pipeline, function, variable or control
-// structure), or nil.
+// simpleSegments returns the pieces of a template made only of text,
+// {{ .name }} and {{ .name | default "literal" }} actions (no other
+// pipeline, function, variable or control structure), or nil. The walker
+// has already appended its print guard to the second form.
 func simpleSegments(tree *parse.Tree) []segment {
 	if tree == nil || tree.Root == nil || len(tree.Root.Nodes) == 0 {
 		return nil
@@ -277,14 +281,30 @@ func simpleSegments(tree *parse.Tree) []segment {
 			segs = append(segs, segment{text: string(n.Text)})
 		case *parse.ActionNode:
 			p := n.Pipe
-			if p == nil || len(p.Decl) != 0 || p.IsAssign || len(p.Cmds) != 1 || len(p.Cmds[0].Args) != 1 {
+			if p == nil || len(p.Decl) != 0 || p.IsAssign || len(p.Cmds) == 0 || len(p.Cmds[0].Args) != 1 {
 				return nil
 			}
 			f, ok := p.Cmds[0].Args[0].(*parse.FieldNode)
 			if !ok || len(f.Ident) != 1 {
 				return nil
 			}
-			segs = append(segs, segment{field: f.Ident[0]})
+			seg := segment{field: f.Ident[0]}
+			switch len(p.Cmds) {
+			case 1:
+			case 3:
+				def, guard := p.Cmds[1].Args, p.Cmds[2].Args
+				if len(def) != 2 || !isIdent(def[0], "default") || len(guard) != 1 || !isIdent(guard[0], guardFunc) {
+					return nil
+				}
+				lit, ok := def[1].(*parse.StringNode)
+				if !ok {
+					return nil
+				}
+				seg.def, seg.hasDef = lit.Text, true
+			default:
+				return nil
+			}
+			segs = append(segs, seg)
 		default:
 			return nil
 		}
@@ -292,9 +312,15 @@ func simpleSegments(tree *parse.Tree) []segment {
 	return segs
 }
 
+func isIdent(n parse.Node, name string) bool {
+	id, ok := n.(*parse.IdentifierNode)
+	return ok && id.Ident == name
+}
+
 // substitute renders a simple template without text/template when every
-// variable it prints is a string, which is then printed as is: exactly
-// text/template's output. Anything else — a missing or non-string
+// variable it prints is a string, which is then printed as is (or, empty
+// and piped into default, the default): exactly text/template's and
+// Sprig's output. Anything else — a missing or non-string
 // variable, an output over max or one containing "<no value>" — reports
 // false, and the template runs through text/template, which gives the
 // answer or the error it always gave.
@@ -309,6 +335,9 @@ func substitute(segs []segment, vars map[string]any, max int) (string, bool) {
 		if !ok {
 			return "", false
 		}
+		if s == "" && segs[i].hasDef {
+			s = segs[i].def
+		}
 		n += len(s)
 	}
 	if n > max {
@@ -317,10 +346,13 @@ func substitute(segs []segment, vars map[string]any, max int) (string, bool) {
 	var b strings.Builder
 	b.Grow(n)
 	for i := range segs {
-		if segs[i].field == "" {
-			b.WriteString(segs[i].text)
-		} else {
-			b.WriteString(vars[segs[i].field].(string))
+		switch s := segs[i]; {
+		case s.field == "":
+			b.WriteString(s.text)
+		case s.hasDef && vars[s.field].(string) == "":
+			b.WriteString(s.def)
+		default:
+			b.WriteString(vars[s.field].(string))
 		}
 	}
 	out := b.String()

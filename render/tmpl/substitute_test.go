@@ -38,6 +38,12 @@ func TestSubstituteMatchesTextTemplate(t *testing.T) {
 		`{{ .nv }}`, `{{ .half }}value>`, `{{ .long }}`, `{{ .long }}{{ .long }}`, `{{ .utf }}`,
 		`{{ .map.k }}`, `{{ $.uid }}`, `{{ .uid | upper }}`, `{{ printf "%s" .uid }}`, `{{/* c */}}{{ .uid }}`,
 		`{{ if .uid }}{{ .uid }}{{ end }}`, `{{ $x := .uid }}{{ $x }}`, `{{ .uid }}{{ end }}`,
+		`{{ .uid | default "free" }}`, `{{ .empty | default "free" }}`, `{{ .empty | default "" }}`,
+		`x-{{ .empty | default "<no value>" }}`, `{{ .missing | default "free" }}`, `{{ .nil | default "free" }}`,
+		`{{ .num | default "free" }}`, `{{ .b | default "free" }}`, `{{ .list | default "free" }}`,
+		`{{ .empty | default .uid }}`, `{{ .empty | default 1 }}`, `{{ .empty | default "a" | upper }}`,
+		`{{ default "free" .empty }}`, `{{ .empty | default "a" "b" }}`, `{{ .long | default "x" }}{{ .long }}`,
+		`{{ .empty | default "` + strings.Repeat("z", 70) + `" }}`,
 	}
 	for _, src := range srcs {
 		fast, full := renderBoth(e, src, vars)
@@ -53,7 +59,10 @@ func TestSubstituteMatchesTextTemplate(t *testing.T) {
 	if c := e.compile(`{{ .uid }}-web`); c.simple == nil {
 		t.Error("{{ .uid }}-web is not simple")
 	}
-	for _, src := range []string{`{{ .uid | upper }}`, `{{ $.uid }}`, `{{ .map.k }}`, `{{ if .uid }}x{{ end }}`} {
+	if c := e.compile(`{{ .planId | default "free" }}`); c.simple == nil {
+		t.Error(`{{ .planId | default "free" }} is not simple`)
+	}
+	for _, src := range []string{`{{ .uid | upper }}`, `{{ $.uid }}`, `{{ .map.k }}`, `{{ if .uid }}x{{ end }}`, `{{ .uid | default .x }}`} {
 		if c := e.compile(src); c.simple != nil {
 			t.Errorf("%s taken as simple", src)
 		}
@@ -66,6 +75,7 @@ func FuzzSubstitute(f *testing.F) {
 	for _, s := range [][2]string{
 		{`{{ .uid }}-web`, "acme"}, {`{{ .v }}{{ .v }}`, "<no value>"}, {`x{{- .v -}} y`, "a"},
 		{`{{ .v }}`, strings.Repeat("y", 100)}, {`{{ .nope }}`, ""}, {`{{.v}}<no {{.v}}`, "value>"},
+		{`{{ .v | default "free" }}`, ""}, {`{{ .v | default "free" }}-x`, "pro"}, {`{{ .n | default "1" }}`, ""},
 	} {
 		f.Add(s[0], s[1])
 	}
