@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/tenant-hooks/tenant-hooks/render/object"
@@ -54,6 +55,11 @@ func appendKeyString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
+type keyEntry struct {
+	k string
+	v any
+}
+
 // appendKeyValue appends v's canonical encoding; ok is false for a type or
 // value it does not encode.
 func appendKeyValue(b []byte, v any, depth int) ([]byte, bool) {
@@ -92,16 +98,17 @@ func appendKeyValue(b []byte, v any, depth int) ([]byte, bool) {
 		return b, true
 	case map[string]any:
 		b = binary.AppendUvarint(append(b, 'm'), uint64(len(t)))
-		var arr [16]string
-		keys := arr[:0]
-		for k := range t {
-			keys = append(keys, k)
+		// Entries sorted by key, values taken along (no second lookup).
+		var arr [16]keyEntry
+		entries := arr[:0]
+		for k, v := range t {
+			entries = append(entries, keyEntry{k, v})
 		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			b = appendKeyString(b, k)
+		slices.SortFunc(entries, func(x, y keyEntry) int { return strings.Compare(x.k, y.k) })
+		for _, e := range entries {
+			b = appendKeyString(b, e.k)
 			var ok bool
-			if b, ok = appendKeyValue(b, t[k], depth+1); !ok {
+			if b, ok = appendKeyValue(b, e.v, depth+1); !ok {
 				return b, false
 			}
 		}
