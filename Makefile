@@ -56,7 +56,7 @@ regscale: ## Registry sync at 1k/10k/100k rows from MariaDB: latency and peak RS
 	$(GO) run ./hack/regscale
 
 .PHONY: load
-load: ## Load-test tenant sync over HTTP at 1, 8 and 64 connections
+load: ## Load-test tenant sync over HTTP at 1, 8 and 64 connections, then a small request against an encoding/json floor server
 	$(GO) run ./hack/load
 
 .PHONY: lint
