@@ -759,7 +759,7 @@ const SmallTenantRequestFile = "examples/requests/tenant-sync-first.json"
 // metrics, the ETag, the template cache lookup — weighs most against the
 // bytes decoded and encoded (docs/performance.md, section 3).
 func SmallTenantRequest() ([]byte, error) {
-	root, err := RepoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		return nil, err
 	}
