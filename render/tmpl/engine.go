@@ -195,7 +195,17 @@ func (e *Engine) run(ctx context.Context, src string, vars map[string]any) (out 
 	}
 	if c.simple != nil && !noSubstitute.Load() {
 		if out, ok := substitute(c.simple, vars, e.opts.MaxOutputBytes); ok {
-			return out, tv, false, nil
+			// The output is charged to the request's budget as below; past
+			// the budget, text/template runs and reports it as it always did.
+			b := BudgetFrom(ctx)
+			if b == nil {
+				return out, tv, false, nil
+			}
+			keep := int64(len(out)) + memSlot
+			if b.charge(keep) {
+				return out, tv, false, nil
+			}
+			b.used.Add(-keep)
 		}
 	}
 

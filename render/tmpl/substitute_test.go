@@ -87,3 +87,27 @@ func FuzzSubstitute(f *testing.F) {
 		}
 	})
 }
+
+// Under a request's template memory budget, substitute charges what
+// text/template's path charges and fails where it fails, with its error.
+func TestSubstituteChargesTheBudget(t *testing.T) {
+	e := New(Options{})
+	vars := map[string]any{"uid": "acme", "empty": ""}
+	for _, src := range []string{`{{ .uid }}-web`, `{{ .empty | default "free" }}`} {
+		for _, limit := range []int64{1, memSlot, memSlot + 7, memSlot + 8, 1 << 20} {
+			var results [2]string
+			var used [2]int64
+			for i, off := range []bool{false, true} {
+				noSubstitute.Store(off)
+				b := NewBudget(limit)
+				v, err := e.Render(WithBudget(context.Background(), b), src, vars)
+				results[i] = fmt.Sprint(v, err)
+				used[i] = b.Used()
+			}
+			noSubstitute.Store(false)
+			if results[0] != results[1] || used[0] != used[1] {
+				t.Errorf("%s, budget %d: substitute %q (used %d), text/template %q (used %d)", src, limit, results[0], used[0], results[1], used[1])
+			}
+		}
+	}
+}
