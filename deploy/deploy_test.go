@@ -34,6 +34,9 @@ var hookPaths = map[string]bool{
 	"/hooks/namespaces/sync":      true,
 	"/hooks/adoption/customize":   true,
 	"/hooks/adoption/sync":        true,
+	"/hooks/shards/customize":     true,
+	"/hooks/shards/sync":          true,
+	"/hooks/handover/sync":        true,
 }
 
 // tenantChildren is exactly what the tenant controllers declare ("apiVersion resource"). A kind added here
@@ -65,6 +68,7 @@ var metricNames = map[string]bool{
 	"tenant_hooks_template_cache_hits_total":               true,
 	"tenant_hooks_template_cache_misses_total":             true,
 	"tenant_hooks_registry_tenants":                        true,
+	"tenant_hooks_shard_tenants":                           true,
 	"tenant_hooks_registry_last_success_timestamp_seconds": true,
 	"tenant_hooks_deletion_guard_activations_total":        true,
 	"tenant_hooks_etag_not_modified_total":                 true,
@@ -234,11 +238,14 @@ func TestControllersExist(t *testing.T) {
 	assert.Equal(t, []string{
 		"CompositeController/clustertenant-controller",
 		"CompositeController/clustertenantregistry-controller",
+		"CompositeController/clustertenantshard-controller",
 		"CompositeController/tenant-controller",
 		"CompositeController/tenantregistry-controller",
+		"CompositeController/tenantshard-controller",
 		"DecoratorController/tenant-force-adoption",
 		"DecoratorController/tenant-namespace-decorator",
 		"DecoratorController/tenant-retained-adoption",
+		"DecoratorController/tenant-shard-handover",
 	}, names)
 }
 
@@ -261,7 +268,7 @@ func TestEveryHook(t *testing.T) {
 			assert.Equal(t, "10s", str(h, "webhook", "timeout"), where)
 		}
 	}
-	assert.Equal(t, 16, n, "hooks in all controllers")
+	assert.Equal(t, 21, n, "hooks in all controllers")
 }
 
 func TestCompositeControllers(t *testing.T) {
@@ -367,16 +374,51 @@ func TestAdoptionDecorators(t *testing.T) {
 
 func TestRegistryControllers(t *testing.T) {
 	cs := controllers(t)
+	for _, tc := range []struct{ name, parent, child, shard string }{
+		{"tenantregistry-controller", "tenantregistries", "tenants", "tenantshards"},
+		{"clustertenantregistry-controller", "clustertenantregistries", "clustertenants", "clustertenantshards"},
+	} {
+		c := find(t, cs, "CompositeController", tc.name)
+		assert.Equal(t, tc.parent, str(c.o, "spec", "parentResource", "resource"), tc.name)
+		// Tenants stay a child type next to the shards: a registry switched to shards keeps the Tenants it owns
+		// until they are handed over (docs/sharding.md §5).
+		assert.Equal(t, []string{group + "/v1 " + tc.child, group + "/v1 " + tc.shard}, resources(list(c.o, "spec", "childResources")), tc.name)
+		assert.Equal(t, float64(60), get(c.o, "spec", "resyncPeriodSeconds"), "%s: safety-net resync", tc.name)
+		assert.ElementsMatch(t, []string{"customize", "sync"}, keys(mapOf(c.o, "spec", "hooks")), tc.name)
+		assert.Equal(t, "/hooks/registries/sync", str(c.o, "spec", "hooks", "sync", "webhook", "path"))
+	}
+}
+
+// TestShardControllers: a shard owns Tenants, asks only for its templates and is never finalized (deleting a shard is
+// its registry's decision); the handover decorator sees only Tenants marked for the handover.
+func TestShardControllers(t *testing.T) {
+	cs := controllers(t)
 	for _, tc := range []struct{ name, parent, child string }{
-		{"tenantregistry-controller", "tenantregistries", "tenants"},
-		{"clustertenantregistry-controller", "clustertenantregistries", "clustertenants"},
+		{"tenantshard-controller", "tenantshards", "tenants"},
+		{"clustertenantshard-controller", "clustertenantshards", "clustertenants"},
 	} {
 		c := find(t, cs, "CompositeController", tc.name)
 		assert.Equal(t, tc.parent, str(c.o, "spec", "parentResource", "resource"), tc.name)
 		assert.Equal(t, []string{group + "/v1 " + tc.child}, resources(list(c.o, "spec", "childResources")), tc.name)
-		assert.Equal(t, float64(60), get(c.o, "spec", "resyncPeriodSeconds"), "%s: safety-net resync", tc.name)
-		assert.ElementsMatch(t, []string{"customize", "sync"}, keys(mapOf(c.o, "spec", "hooks")), tc.name)
-		assert.Equal(t, "/hooks/registries/sync", str(c.o, "spec", "hooks", "sync", "webhook", "path"))
+		assert.Equal(t, []string{"customize", "sync"}, keys(mapOf(c.o, "spec", "hooks")), tc.name)
+		assert.Equal(t, "/hooks/shards/sync", str(c.o, "spec", "hooks", "sync", "webhook", "path"))
+	}
+	h := find(t, cs, "DecoratorController", "tenant-shard-handover")
+	assert.Equal(t, []string{group + "/v1 clustertenants", group + "/v1 tenants"}, resources(list(h.o, "spec", "resources")))
+	for _, r := range list(h.o, "spec", "resources") {
+		assert.Equal(t, obj{"kubernetes-tenants.org/handover": "true"}, mapOf(r, "labelSelector", "matchLabels"))
+	}
+	assert.Empty(t, list(h.o, "spec", "attachments"))
+	assert.Equal(t, []string{"sync"}, keys(mapOf(h.o, "spec", "hooks")))
+
+	// The layout cannot change and sharding cannot be removed (the CRD refuses both).
+	for _, name := range []string{"tenantregistries", "clustertenantregistries"} {
+		crd := find(t, loadAll(t), "CustomResourceDefinition", name+"."+group)
+		spec := mapOf(list(crd.o, "spec", "versions")[0], "schema", "openAPIV3Schema", "properties", "spec")
+		assert.Equal(t, "!has(oldSelf.sharding) || has(self.sharding)", str(list(spec, "x-kubernetes-validations")[0], "rule"), name)
+		sh := mapOf(spec, "properties", "sharding")
+		assert.Equal(t, "self.shards == oldSelf.shards", str(list(sh, "x-kubernetes-validations")[0], "rule"), name)
+		assert.Equal(t, float64(2000), get(sh, "properties", "maxTenantsPerShard", "default"), name)
 	}
 }
 
@@ -390,6 +432,8 @@ func TestCRDs(t *testing.T) {
 		"tenants":                 "Namespaced",
 		"clustertenantregistries": "Cluster",
 		"clustertenants":          "Cluster",
+		"tenantshards":            "Namespaced",
+		"clustertenantshards":     "Cluster",
 	}
 	require.Len(t, crds, len(want))
 	for _, c := range crds {

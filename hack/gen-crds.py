@@ -201,11 +201,34 @@ def registry_spec(cluster):
             default={},
         ),
     }
+    props["sharding"] = obj(
+        "Opt-in fan-out (docs/sharding.md): the registry answers this many "
+        + ("ClusterTenantShards" if cluster else "TenantShards")
+        + ", each owning the Tenants whose name hashes to it, so that no hook request grows past "
+        "maxTenantsPerShard Tenants and Metacontroller creates Tenants on many workers at once. "
+        "The shard count cannot change, and sharding cannot be removed once set: either would move Tenants "
+        "between parents, which deletes them.",
+        {
+            "shards": integer("Number of shards; choose ≥ rows × templates / maxTenantsPerShard, with room to grow.",
+                              minimum=1, maximum=1024),
+            "maxTenantsPerShard": integer("Planned size of one shard; above it the registry reports "
+                                          "ShardsOverCapacity (every Tenant is still answered).",
+                                          default=2000, minimum=1, maximum=5000),
+        },
+        ["shards"],
+        x_kubernetes_validations=[{
+            "rule": "self.shards == oldSelf.shards",
+            "message": "spec.sharding.shards is immutable: changing it would move Tenants between shards (docs/sharding.md)",
+        }],
+    )
     req = ["source", "valueMappings"]
     if cluster:
         props["templateNamespace"] = string("Namespace holding the TenantTemplates of this registry.", minLength=1)
         req.append("templateNamespace")
-    return obj("Desired state.", props, req)
+    return obj("Desired state.", props, req, x_kubernetes_validations=[{
+        "rule": "!has(oldSelf.sharding) || has(self.sharding)",
+        "message": "spec.sharding cannot be removed once set: the shards and their Tenants would be deleted (docs/sharding.md)",
+    }])
 
 
 def condition():
@@ -243,7 +266,58 @@ def registry_status():
             "consecutiveFailures": integer(
                 "Syncs in a row whose rows could not be read (DatabaseReachable=False); sets the retry backoff."),
             "keptTenants": integer("Tenants re-emitted unchanged because the rows could not be read."),
-            "conditions": array(condition(), "Ready, DatabaseReachable, RowsSkipped, DeletionBlocked."),
+            "pendingDeletions": integer("Sharded registries: Tenants the shards report as no longer wanted."),
+            "sharding": obj("Sharded registries: the layout and how full it is.", {
+                "shards": integer(), "maxTenantsPerShard": integer(), "largestShard": integer(),
+                "reporting": integer("Shards that have written a status."),
+                "unshardedTenants": integer("Tenants the registry still owns from before it was sharded."),
+            }),
+            "conditions": array(condition(), "Ready, DatabaseReachable, RowsSkipped, DeletionBlocked; sharded "
+                                             "registries also ShardLayout and ShardsOverCapacity."),
+        },
+    ))
+
+
+def shard_spec(cluster):
+    return obj(
+        "Desired state; written by the registry sync hook, never by hand.",
+        {
+            "registry": string("Name of the registry this shard belongs to."),
+            "index": integer("This shard's index: it owns the Tenants whose name hashes to it.", minimum=0),
+            "shards": integer("The registry's shard count when this shard was written.", minimum=1),
+            "templateNamespace": string("Where the registry's TenantTemplates live; the shard computes its "
+                                        "Tenants' claims from them."),
+            "tenants": array(
+                obj(None, {
+                    "name": string("The Tenant's name (with the collision hash, when the registry added one)."),
+                    "uid": string("The row's uid."),
+                    "template": string("Name of the TenantTemplate."),
+                    "values": string_map("Template variables, as the registry read them."),
+                }, ["name", "template"]),
+                "The " + ("ClusterTenants" if cluster else "Tenants") + " of this shard, as the registry computed them; "
+                "the shard builds each Tenant from its entry and computes its claims.",
+                x_kubernetes_list_type="atomic"),
+            "allowDeletion": string("Token of the exact set of Tenants the registry allows this shard to delete "
+                                    "(its reported status.pendingDeletion.token)."),
+        },
+        ["registry", "index", "shards"],
+    )
+
+
+def shard_status():
+    return open_status(obj(
+        "Observed state, written by the shard sync hook.",
+        {
+            "observedGeneration": integer(fmt="int64"),
+            "desired": integer("Tenants in spec.tenants."),
+            "tenants": integer("Tenants in the shard's last answer (desired plus those kept)."),
+            "observed": integer("Tenants the shard owns (not terminating)."),
+            "ready": integer(),
+            "failed": integer(),
+            "pendingDeletion": obj("Tenants no longer wanted, kept until the registry approves this exact set.", {
+                "count": integer(), "token": string(),
+            }),
+            "conditions": array(condition(), "Ready, DeletionPending."),
         },
     ))
 
@@ -395,6 +469,19 @@ def registry_columns(cluster):
     return cols
 
 
+def shard_columns():
+    return [
+        col("Registry", ".spec.registry"),
+        col("Index", ".spec.index", "integer"),
+        col("Desired", ".status.desired", "integer"),
+        col("Ready", ".status.ready", "integer"),
+        col("Failed", ".status.failed", "integer"),
+        col("Pending", ".status.pendingDeletion.count", "integer", desc="Tenants waiting for deletion approval"),
+        col("Conditions", READY_REASON, desc="Reason of the Ready condition"),
+        AGE,
+    ]
+
+
 def template_columns():
     return [col("Registry", ".spec.registryId"), AGE]
 
@@ -477,6 +564,14 @@ def all_crds():
             "ClusterTenant", "clustertenants", "Cluster",
             "A cluster-scoped tenant: may own Namespaces and objects in any namespace.",
             tenant_spec(True), tenant_status(), tenant_columns(True)),
+        "tenantshards.yaml": crd(
+            "TenantShard", "tenantshards", "Namespaced",
+            "One shard of a sharded TenantRegistry: owns the Tenants whose name hashes to it (docs/sharding.md).",
+            shard_spec(False), shard_status(), shard_columns()),
+        "clustertenantshards.yaml": crd(
+            "ClusterTenantShard", "clustertenantshards", "Cluster",
+            "One shard of a sharded ClusterTenantRegistry: owns the ClusterTenants whose name hashes to it.",
+            shard_spec(True), shard_status(), shard_columns()),
     }
 
 

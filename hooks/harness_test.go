@@ -48,8 +48,8 @@ type hookRoute struct {
 // controller is in neither list fails hookRoutes, so the tests keep
 // covering every route.
 var (
-	decoratorControllers = map[string]bool{"namespaces": true, "adoption": true, "orphans": true}
-	compositeControllers = map[string]bool{"tenants": true, "registries": true}
+	decoratorControllers = map[string]bool{"namespaces": true, "adoption": true, "orphans": true, "handover": true}
+	compositeControllers = map[string]bool{"tenants": true, "registries": true, "shards": true}
 )
 
 // fixtureFor names an accepted request for each route (static or no data
@@ -66,6 +66,8 @@ func fixtureFor(path string) string {
 		return "registry-customize.json"
 	case "/hooks/registries/sync":
 		return "" // needs a database: built by staticRegistry
+	case "/hooks/shards/sync":
+		return "" // built by shardSyncBody
 	}
 	switch {
 	case strings.HasSuffix(path, "/customize"):
@@ -113,6 +115,9 @@ func hookRoutes(t testing.TB) []hookRoute {
 // validBody returns a request the route answers with 200.
 func validBody(t testing.TB, r hookRoute) []byte {
 	t.Helper()
+	if r.Path == "/hooks/shards/sync" {
+		return shardSyncBody()
+	}
 	if r.Fixture == "" {
 		return staticRegistry([]any{map[string]any{"id": "a", "on": "1"}}, []string{"web"}, []string{"a-web"})
 	}

@@ -120,7 +120,7 @@ func TestEveryRouteBodyLimit(t *testing.T) {
 	for _, r := range hookRoutes(t) {
 		t.Run(strings.TrimPrefix(r.Path, "/hooks/"), func(t *testing.T) {
 			flag := "--body-limit"
-			if r.Path == "/hooks/registries/sync" {
+			if r.Path == "/hooks/registries/sync" || r.Path == "/hooks/shards/sync" {
 				flag = "--registry-body-limit" // streamed, with a limit of its own
 			}
 			valid := validBody(t, r)

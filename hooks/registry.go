@@ -62,6 +62,14 @@ func (s *Server) registrySync(ctx context.Context, _ *http.Request, body io.Read
 	for _, k := range ordered.Keys(r.Related[templateTypeKey]) {
 		in.Templates = append(in.Templates, r.Related[templateTypeKey][k])
 	}
+	if render.IsSharded(r.Parent) {
+		return s.shardedRegistrySync(ctx, r, in)
+	}
+	if hasShards(r.Observed) {
+		// spec.sharding removed behind the CRD's back: answering Tenants
+		// only would delete the shards and, through them, their Tenants.
+		return answer{}, &UnavailableError{Err: fmt.Errorf("registry %s has TenantShards but no spec.sharding; put spec.sharding back (docs/sharding.md)", object.ObjKey(object.Namespace(r.Parent), object.Name(r.Parent)))}
+	}
 	reg, specErr := render.ParseRegistry(r.Parent)
 	var outage *sourceError
 	if specErr == nil {

@@ -28,6 +28,7 @@ type Metrics struct {
 	DatasourceRows   *prometheus.CounterVec
 	RegistryTenants  *prometheus.GaugeVec
 	RegistrySuccess  *prometheus.GaugeVec
+	ShardTenants     *prometheus.GaugeVec
 	GuardActivations *prometheus.CounterVec
 	NotModified      *prometheus.CounterVec
 	BuildInfo        *prometheus.GaugeVec
@@ -60,6 +61,8 @@ func New(reg prometheus.Registerer, version string) *Metrics {
 			Help: "Rows read from datasources."}, []string{"type"}),
 		RegistryTenants: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "registry_tenants",
 			Help: "Tenants of a registry by state (desired, ready, failed) at its last successful sync."}, []string{"namespace", "registry", "state"}),
+		ShardTenants: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "shard_tenants",
+			Help: "Tenants of a TenantShard by state (desired, ready, failed, pending_deletion) at its last sync."}, []string{"namespace", "registry", "shard", "state"}),
 		RegistrySuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "registry_last_success_timestamp_seconds",
 			Help: "Unix time of a registry's last successful database sync."}, []string{"namespace", "registry"}),
 		GuardActivations: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "deletion_guard_activations_total",
@@ -70,7 +73,7 @@ func New(reg prometheus.Registerer, version string) *Metrics {
 			Help: "Build information; always 1."}, []string{"version", "goversion"}),
 	}
 	reg.MustRegister(m.HookRequests, m.HookDuration, m.HookInFlight, m.RenderDuration, m.RenderErrors,
-		m.QueryDuration, m.DatasourceErrors, m.DatasourceRows, m.RegistryTenants, m.RegistrySuccess,
+		m.QueryDuration, m.DatasourceErrors, m.DatasourceRows, m.RegistryTenants, m.RegistrySuccess, m.ShardTenants,
 		m.GuardActivations, m.NotModified, m.BuildInfo)
 	// The runtime and process collectors get our prefix too, so that every
 	// series of this service shares one prefix (tenant_hooks_go_goroutines,

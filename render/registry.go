@@ -290,6 +290,10 @@ type RegistryInput struct {
 	Templates []object.Obj // every TenantTemplate delivered; filtered here
 	Rows      datasource.Result
 	Observed  []ObservedTenant
+	// NoClaims leaves spec.claims out of the Tenants: a sharded registry's
+	// shards compute them (docs/sharding.md), which keeps the shards' specs
+	// and the registry's request ≈ 3× smaller.
+	NoClaims bool
 }
 
 // ObservedTenant is what a registry sync reads of one observed Tenant. A
@@ -312,6 +316,9 @@ type ObservedTenant struct {
 	// the rule is written once, at tenantCtx.keep): the observed object
 	// without the fields the API server owns. Called only then.
 	Kept func() object.Obj
+	// Shard is set when the child is a TenantShard or ClusterTenantShard
+	// (a sharded registry's child; docs/sharding.md).
+	Shard *ObservedShard
 }
 
 // ObserveTenant summarises a complete observed Tenant.
@@ -481,14 +488,16 @@ func (e *Engine) SyncRegistry(ctx context.Context, in RegistryInput) RegistryOut
 				values[k] = s
 			}
 			t := reg.tenant(en.name, rec.UID, en.template, values)
-			var prev *ObservedTenant
-			if i, ok := observed[en.name]; ok {
-				prev = &in.Observed[i]
-			}
-			claims := e.claimsFor(ctx, parsed[en.template], t, scope, prev)
-			t["spec"].(map[string]any)["claims"] = claims
-			if hasForce(claims) {
-				t["metadata"].(map[string]any)["labels"].(map[string]any)[LabelForceClaims] = "true"
+			if !in.NoClaims {
+				var prev *ObservedTenant
+				if i, ok := observed[en.name]; ok {
+					prev = &in.Observed[i]
+				}
+				claims := e.claimsFor(ctx, parsed[en.template], t, scope, prev)
+				t["spec"].(map[string]any)["claims"] = claims
+				if hasForce(claims) {
+					t["metadata"].(map[string]any)["labels"].(map[string]any)[LabelForceClaims] = "true"
+				}
 			}
 			if !yield(t) {
 				return

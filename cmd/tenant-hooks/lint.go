@@ -170,6 +170,11 @@ func Lint(files []string, sample map[string]any) ([]string, int) {
 				report(d.file, d.node.Line, "registry %s: %s", object.Name(d.obj), p)
 			}
 		}
+		if _, err := render.ParseSharding(d.obj); err != nil {
+			for _, p := range err.(*render.SpecError).Problems {
+				report(d.file, d.node.Line, "registry %s: %s", object.Name(d.obj), p)
+			}
+		}
 	}
 	for _, d := range templates {
 		name := object.Name(d.obj)
@@ -303,6 +308,7 @@ var registrySchema = schema{
 		"valueMappings":      schema{"uid": nil, "hostOrUrl": nil, "activate": nil},
 		"extraValueMappings": nil,
 		"deletionGuard":      schema{"maxDeletePercent": nil},
+		"sharding":           schema{"shards": nil, "maxTenantsPerShard": nil},
 	},
 }
 

@@ -3,6 +3,7 @@
 //
 //	go run ./hack/regscale                      # 1k, 10k and 100k rows × 2 templates
 //	go run ./hack/regscale -rows 1000,10000 -runs 5
+//	go run ./hack/regscale -rows 10000,100000 -shard-size 2000   # sharded registries and their shards
 //
 // For each size it seeds a table with that many active rows, builds
 // bin/tenant-hooks and runs `tenant-hooks serve` as a subprocess on a free
@@ -58,6 +59,7 @@ func main() {
 	runs := flag.Int("runs", 5, "requests per size (the median is reported); sizes of 50,000 rows or more use min(runs, 3)")
 	set := flag.String("templates", "multi", "template set: multi (examples/multi-template, 2 templates) or basic (1)")
 	bin := flag.String("bin", "", "tenant-hooks binary (default: build bin/tenant-hooks)")
+	shardSize := flag.Int("shard-size", 0, "measure sharded registries instead (docs/sharding.md): spec.sharding with this maxTenantsPerShard and ceil(Tenants / size) shards")
 	flag.StringVar(&memLimit, "gomemlimit", "", "GOMEMLIMIT of the service (deploy/service sets it to the container's memory limit, 512MiB); empty: unset")
 	flag.Parse()
 
@@ -96,6 +98,16 @@ func main() {
 	statuses, err := steady.TenantStatusByTemplate(ctx, e, steady.HandlerHook(h), templates)
 	check(err)
 
+	if *shardSize > 0 {
+		var rs []shardedResult
+		for _, f := range strings.Split(*rowsFlag, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			check(err)
+			rs = append(rs, measureSharded(db, cfg, port, path, templates, statuses, n, *runs, *shardSize))
+		}
+		printSharded(rs, *shardSize)
+		return
+	}
 	var results []result
 	for _, f := range strings.Split(*rowsFlag, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))

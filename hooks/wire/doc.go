@@ -11,6 +11,9 @@
 //     whose request grows with the data, decoded as it streams in (each
 //     observed Tenant summarised as a render.ObservedTenant) and answered in
 //     chunks;
+//   - shard.go: sharded registries (docs/sharding.md): observed TenantShards
+//     summarised without building their specs, and a shard's Tenants,
+//     already encoded by render, copied into the answer as they are;
 //   - controller.go: the part of the controller object the handlers read.
 //
 // It sits between package hooks, which owns HTTP (routing, limits, error →

@@ -242,6 +242,9 @@ func (d *registryDecoder) children() error {
 // observe summarises one child from its bytes; size is what it keeps of
 // them.
 func (d *registryDecoder) observe(typ, key string, b []byte) (t render.ObservedTenant, size int, err error) {
+	if isShardType(typ) {
+		return observeShard(typ, key, b)
+	}
 	if t, size, ok := d.observeFast(b); ok {
 		return t, size, nil
 	}
@@ -474,6 +477,10 @@ func observeAll(m ObjectMap) []render.ObservedTenant {
 	for _, typ := range ordered.Keys(m) {
 		objs := m[typ]
 		for _, k := range ordered.Keys(objs) {
+			if isShardType(typ) {
+				out = append(out, render.ObserveShard(objs[k]))
+				continue
+			}
 			out = append(out, render.ObserveTenant(objs[k]))
 		}
 	}
