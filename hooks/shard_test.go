@@ -51,7 +51,7 @@ func TestShardedRegistryOverHTTP(t *testing.T) {
 	code, ans, _ := post(t, ts, "/hooks/registries/sync", shardedRegistryRequest(t, 50, map[string]any{"shards": 3}, nil))
 	require.Equal(t, http.StatusOK, code, ans)
 	require.Equal(t, []string{"TenantShard/saas/customers-shard-0", "TenantShard/saas/customers-shard-1", "TenantShard/saas/customers-shard-2"}, childNames(t, ans))
-	require.EqualValues(t, 60, ans["resyncAfterSeconds"])
+	require.EqualValues(t, render.DefaultSyncInterval.Seconds(), ans["resyncAfterSeconds"])
 	st := ans["status"].(map[string]any)
 	require.EqualValues(t, 50, st["desired"])
 	require.EqualValues(t, 3, st["sharding"].(map[string]any)["shards"])
