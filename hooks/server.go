@@ -142,7 +142,7 @@ func (s *Server) Handler() http.Handler {
 	r.Post("/hooks/adoption/customize", s.hook("adoption", "customize", s.adoptionCustomize))
 	r.Post("/hooks/adoption/sync", s.hook("adoption", "sync", s.adoptionSync))
 	r.Post("/hooks/shards/customize", s.hook("shard", "customize", s.shardCustomize))
-	r.Post("/hooks/shards/sync", s.streamHook("shard", "sync", s.cfg.RegistryBodyLimit, "--registry-body-limit", s.shardSync))
+	r.Post("/hooks/shards/sync", s.streamHook("shard", "sync", s.cfg.RegistryBodyLimit, "--registry-body-limit", s.cfg.AnswerLimit, "--answer-limit", s.shardSync))
 	r.Post("/hooks/handover/sync", s.hook("handover", "sync", s.handoverSync))
 	r.NotFound(func(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no hook at %s %s", req.Method, req.URL.Path))
