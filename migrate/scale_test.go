@@ -108,3 +108,52 @@ func TestHundredTenants(t *testing.T) {
 		assert.Equal(t, 6, c.Updates, object.Name(ten))
 	}
 }
+
+// twoTemplates adds a second template "api" of the same registry, and the
+// Tenant and children v1.0 made from it for the same row (the recorded ones
+// with "web" read as "api").
+func twoTemplates(t *testing.T, f *fixture) []object.Obj {
+	t.Helper()
+	swap := func(o object.Obj, n int) object.Obj {
+		b, err := marshal(o)
+		require.NoError(t, err)
+		s := strings.ReplaceAll(string(b), "web", "api")
+		s = strings.ReplaceAll(s, object.UID(f.tenant), "tenant-api-uid")
+		objs, err := Decode([]byte(s))
+		require.NoError(t, err)
+		if n >= 0 {
+			object.SetNested(objs[0], fmt.Sprintf("api-%d", n), "metadata", "uid")
+		}
+		return objs[0]
+	}
+	objs := append(f.all(), swap(f.template, 100))
+	ten := swap(f.tenant, -1)
+	objs = append(objs, ten)
+	for i, c := range f.children {
+		objs = append(objs, swap(c, i))
+	}
+	return objs
+}
+
+// A registry with two templates: one row, two v1.0 Tenants; both migrate and
+// their spec is the registry sync's. Tenants of one row whose recorded values
+// differ (v1.0 had not converged) are refused.
+func TestTwoTemplates(t *testing.T) {
+	f := load(t)
+	objs := twoTemplates(t, f)
+	p := Build(context.Background(), objs, Options{})
+	require.Empty(t, p.Problems, problemsText(p))
+	assert.Equal(t, 2*6+2+1, p.Patches())
+	for _, name := range []string{"c000001-web", "c000001-api"} {
+		it := itemFor(t, p, "Tenant", name)
+		assert.Equal(t, ActionMigrate, it.Action)
+	}
+
+	for _, o := range objs {
+		if object.Kind(o) == "Tenant" && object.Name(o) == "c000001-api" {
+			object.SetNested(o, "https://other.example", "metadata", "annotations", V1AnnotationHostOrURL)
+		}
+	}
+	p = Build(context.Background(), objs, Options{})
+	assert.Contains(t, problemsText(p), `its row values differ from those of Tenant uprace/c000001-api (same uid "c000001"): v1.0 has not converged`)
+}
