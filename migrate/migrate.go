@@ -26,6 +26,10 @@ const (
 	V1AnnotationTemplateGeneration = render.Prefix + "template-generation"
 )
 
+// keptMarker marks, inside the planner only, a Tenant the registry sync
+// returned because it keeps an unwanted Tenant (never written anywhere).
+const keptMarker = "migrate.tenant-hooks.internal/kept"
+
 // Actions an Item can have.
 const (
 	// ActionMigrate: the object is patched (Patch) so its parent selects it.
@@ -274,10 +278,28 @@ func (p *planner) registry(r object.Obj, tenants []object.Obj) {
 			templates = append(templates, o)
 		}
 	}
-	out := p.e.SyncRegistry(p.ctx, render.RegistryInput{Registry: r, Templates: templates, Rows: rows})
+	// The v1.0 Tenants are observed, as they will be by the registry
+	// controller: an observed Tenant keeps its name when names collide. One
+	// the sync does not want but keeps (mass-deletion guard) comes back from
+	// Kept and is marked, so it is not mistaken for a wanted one.
+	obs := make([]render.ObservedTenant, 0, len(tenants))
+	for _, t := range tenants {
+		o := render.ObserveTenant(t)
+		kept := o.Kept
+		o.Kept = func() object.Obj {
+			k := kept()
+			object.SetNested(k, "true", "metadata", "annotations", keptMarker)
+			return k
+		}
+		obs = append(obs, o)
+	}
+	out := p.e.SyncRegistry(p.ctx, render.RegistryInput{Registry: r, Templates: templates, Rows: rows, Observed: obs})
 	desired := map[string]object.Obj{}
 	byRow := map[[2]string]string{}
 	for c := range out.Children {
+		if object.String(c, "metadata", "annotations", keptMarker) != "" {
+			continue
+		}
 		desired[object.Name(c)] = c
 		byRow[[2]string{object.String(c, "spec", "uid"), object.String(c, "spec", "templateRef")}] = object.Name(c)
 	}
