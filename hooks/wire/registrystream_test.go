@@ -3,6 +3,7 @@ package wire_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -334,7 +335,12 @@ func FuzzRegistryStream(f *testing.F) {
 					require.Contains(t, err.Error(), "differs from Metacontroller's only in case", "%s: the stream rejects what Decode accepts", how)
 				}
 				if errors.As(err, &dk) {
-					require.True(t, wire.HasDuplicateKey(b, true), "%s: a DuplicateKeyError for a body without a duplicate key: %v", how, err)
+					// The stream checks a skipped envelope member's syntax
+					// after the children it has already read, so in a body
+					// that is malformed anyway it may name a duplicate that
+					// lies past the syntax error (HasDuplicateKey stops
+					// there): rejected either way.
+					require.True(t, wire.HasDuplicateKey(b, true) || !json.Valid(b), "%s: a DuplicateKeyError for a well-formed body without a duplicate key: %v", how, err)
 				}
 				continue
 			}
