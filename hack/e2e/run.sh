@@ -311,6 +311,40 @@ check_defaults_validation() {
   all_rejected "$TESTDATA/invalid.yaml" "$WORK/invalid" "invalid objects"
 }
 
+# A Tenant's shard is its name's hash modulo spec.sharding.shards (docs/sharding.md): changing the count, or
+# removing spec.sharding, would move Tenants between parents, which deletes them. The CRD's CEL rules refuse
+# both; the real API server must enforce them, and still accept every other change.
+check_sharding_layout() {
+  ensure_ns e2e-sharding
+  k apply --server-side -f - >/dev/null <<'YAML'
+apiVersion: operator.kubernetes-tenants.org/v1
+kind: TenantRegistry
+metadata: {name: sharded, namespace: e2e-sharding}
+spec:
+  sharding: {shards: 4, maxTenantsPerShard: 2000}
+  source:
+    type: static
+    static: {rows: [{customer_id: acme, domain: "https://acme.example", is_active: true}]}
+  valueMappings: {uid: customer_id, hostOrUrl: domain, activate: is_active}
+YAML
+  local out
+  if out="$(k -n e2e-sharding patch tenantregistry sharded --type=merge -p '{"spec":{"sharding":{"shards":5}}}' 2>&1)"; then
+    echo "ACCEPTED but must be rejected: a change of spec.sharding.shards"; return 1
+  fi
+  grep -q 'spec.sharding.shards is immutable' <<<"$out" || { echo "shards change rejected, but not by its rule: $out"; return 1; }
+  echo "rejected shards 4 → 5: $(grep -o 'spec.sharding.shards is immutable[^(]*' <<<"$out" | sed -n 1p)"
+  if out="$(k -n e2e-sharding patch tenantregistry sharded --type=json -p '[{"op":"remove","path":"/spec/sharding"}]' 2>&1)"; then
+    echo "ACCEPTED but must be rejected: removing spec.sharding"; return 1
+  fi
+  grep -q 'spec.sharding cannot be removed' <<<"$out" || { echo "removal rejected, but not by its rule: $out"; return 1; }
+  echo "rejected removing spec.sharding: $(grep -o 'spec.sharding cannot be removed[^(]*' <<<"$out" | sed -n 1p)"
+  k -n e2e-sharding patch tenantregistry sharded --type=merge -p '{"spec":{"sharding":{"maxTenantsPerShard":1000},"source":{"syncInterval":"2m"}}}' >/dev/null \
+    || { echo "a change that keeps the layout was rejected"; return 1; }
+  [[ "$(k -n e2e-sharding get tenantregistry sharded -o jsonpath='{.spec.sharding.shards}/{.spec.sharding.maxTenantsPerShard}')" == "4/1000" ]] \
+    || { echo "the accepted change was not stored"; return 1; }
+  echo "accepted maxTenantsPerShard 2000 → 1000 and syncInterval 2m with shards unchanged"
+}
+
 check_metacontroller_component() {
   local d="$WORK/mc-overlay"
   mkdir -p "$d"
@@ -487,6 +521,7 @@ check "examples/**/*.yaml and examples/*/expected/*.yaml pass server dry-run" ch
 check "round-trip: every spec field of docs/api.md survives create + get" check_roundtrip
 check "status subresource keeps observedGeneration and every status field" check_status
 check "defaults are applied and invalid objects rejected (v1.0 validation)" check_defaults_validation
+check "a sharded registry's layout cannot change (CEL rules enforced by the API server)" check_sharding_layout
 check "deploy/metacontroller/tuning patches Metacontroller's StatefulSet" check_metacontroller_component
 check "deploy/components/force-adoption on top of the base passes server dry-run" check_adoption_component
 check "deploy/monitoring renders and its PromQL parses" check_monitoring
