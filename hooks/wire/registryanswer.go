@@ -13,6 +13,14 @@ import (
 // writes for it — building one Tenant at a time into chunks, so neither the
 // Tenants nor a doubling buffer are ever held whole.
 func EncodeRegistryAnswer(out render.RegistryOutput) (Chunks, error) {
+	return encodeRegistryAnswer(out, encodeChild)
+}
+
+// encodeRegistryAnswer writes a registry's answer around its children: the
+// status, each child through child (handed scratch, which already holds the
+// separating comma, and returning it for reuse), resyncAfterSeconds. The
+// frame is shared by the plain and the sharded registry answers.
+func encodeRegistryAnswer(out render.RegistryOutput, child func(w *chunkWriter, scratch []byte, c object.Obj) ([]byte, error)) (Chunks, error) {
 	var w chunkWriter
 	head, ok := appendJSON([]byte(`{"status":`), out.Status)
 	if !ok {
@@ -21,24 +29,16 @@ func EncodeRegistryAnswer(out render.RegistryOutput) (Chunks, error) {
 	w.write(append(head, `,"children":[`...))
 	var scratch []byte
 	i := 0
-	for t := range out.Children {
+	for c := range out.Children {
 		scratch = scratch[:0]
 		if i > 0 {
 			scratch = append(scratch, ',')
 		}
 		i++
-		b, ok := appendJSON(scratch, t)
-		if !ok {
-			var buf bytes.Buffer
-			enc := json.NewEncoder(&buf)
-			enc.SetEscapeHTML(false)
-			if err := enc.Encode(t); err != nil {
-				return nil, fmt.Errorf("encoding Tenant %s: %w", object.Name(t), err)
-			}
-			b = append(scratch, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
+		var err error
+		if scratch, err = child(&w, scratch, c); err != nil {
+			return nil, err
 		}
-		scratch = b
-		w.write(b)
 	}
 	tail := []byte("]")
 	if secs := out.ResyncAfter.Seconds(); secs != 0 {
@@ -49,6 +49,23 @@ func EncodeRegistryAnswer(out render.RegistryOutput) (Chunks, error) {
 	}
 	w.write(append(tail, "}\n"...))
 	return w.chunks, nil
+}
+
+// encodeChild writes one child as Encode would: the fast encoder, or
+// encoding/json for a value it does not take.
+func encodeChild(w *chunkWriter, scratch []byte, c object.Obj) ([]byte, error) {
+	b, ok := appendJSON(scratch, c)
+	if !ok {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(c); err != nil {
+			return nil, fmt.Errorf("encoding %s %s: %w", object.Kind(c), object.Name(c), err)
+		}
+		b = append(scratch, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
+	}
+	w.write(b)
+	return b, nil
 }
 
 // Chunks is an answer already encoded, in chunks: the server writes them
@@ -70,4 +87,11 @@ func (w *chunkWriter) write(b []byte) {
 		*last = append(*last, b[:n]...)
 		b = b[n:]
 	}
+}
+
+// splice appends b as a chunk of its own, without copying it; capped at its
+// length, so that the next write starts a new chunk instead of writing into
+// whatever b's array holds beyond it.
+func (w *chunkWriter) splice(b []byte) {
+	w.chunks = append(w.chunks, b[:len(b):len(b)])
 }

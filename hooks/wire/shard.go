@@ -68,80 +68,36 @@ func observeShard(typ, key string, b []byte) (render.ObservedTenant, int, error)
 // EncodeShardedAnswer is EncodeRegistryAnswer for a sharded registry: a
 // shard's spec.tenants (render.RawJSON, already compact JSON, released by
 // render as it is yielded) becomes a chunk of the answer as it is — never
-// decoded, copied or buffered twice. Everything else goes into small chunks
-// of at most answerChunk bytes.
+// decoded, copied or buffered twice.
 func EncodeShardedAnswer(out render.RegistryOutput) (Chunks, error) {
-	var chunks Chunks
-	var cur []byte
-	flush := func() {
-		if len(cur) > 0 {
-			chunks = append(chunks, cur)
-			cur = nil
-		}
-	}
-	put := func(b []byte) {
-		cur = append(cur, b...)
-		if len(cur) >= answerChunk {
-			flush()
-		}
-	}
-	head, ok := appendJSON([]byte(`{"status":`), out.Status)
-	if !ok {
-		return nil, fmt.Errorf("encoding registry status: unsupported value")
-	}
-	put(append(head, `,"children":[`...))
-	var scratch []byte
-	i := 0
-	for c := range out.Children {
-		scratch = scratch[:0]
-		if i > 0 {
-			scratch = append(scratch, ',')
-		}
-		i++
+	return encodeRegistryAnswer(out, func(w *chunkWriter, scratch []byte, c object.Obj) ([]byte, error) {
 		spec, _ := c["spec"].(map[string]any)
 		raw, isShard := spec["tenants"].(render.RawJSON)
-		if isShard {
-			// Keys are sorted: "spec" is the object's last key and
-			// "tenants" the spec's last, so the shard without its tenants
-			// ends in "}}" and the list goes right before.
-			rest := make(map[string]any, len(spec))
-			for k, v := range spec {
-				if k != "tenants" {
-					rest[k] = v
-				}
-			}
-			shallow := make(map[string]any, len(c))
-			for k, v := range c {
-				shallow[k] = v
-			}
-			shallow["spec"] = rest
-			b, ok := appendJSON(scratch, shallow)
-			if !ok || len(rest) == 0 || !bytes.HasSuffix(b, []byte("}}")) {
-				return nil, fmt.Errorf("encoding shard %s: unexpected shape", object.Name(c))
-			}
-			scratch = b
-			put(b[:len(b)-2])
-			put([]byte(`,"tenants":`))
-			flush()
-			chunks = append(chunks, []byte(raw))
-			put([]byte("}}"))
-			continue
+		if !isShard {
+			return encodeChild(w, scratch, c)
 		}
-		b, ok := appendJSON(scratch, c)
-		if !ok {
-			return nil, fmt.Errorf("encoding %s %s: unsupported value", object.Kind(c), object.Name(c))
+		// Keys are sorted: "spec" is the object's last key and "tenants" the
+		// spec's last, so the shard without its tenants ends in "}}" and the
+		// list goes right before.
+		rest := make(map[string]any, len(spec))
+		for k, v := range spec {
+			if k != "tenants" {
+				rest[k] = v
+			}
 		}
-		scratch = b
-		put(b)
-	}
-	tail := []byte("]")
-	if secs := out.ResyncAfter.Seconds(); secs != 0 {
-		tail = append(tail, `,"resyncAfterSeconds":`...)
-		if tail, ok = appendFloat(tail, secs); !ok {
-			return nil, fmt.Errorf("encoding resyncAfterSeconds %v", secs)
+		shallow := make(map[string]any, len(c))
+		for k, v := range c {
+			shallow[k] = v
 		}
-	}
-	put(append(tail, "}\n"...))
-	flush()
-	return chunks, nil
+		shallow["spec"] = rest
+		b, ok := appendJSON(scratch, shallow)
+		if !ok || len(rest) == 0 || !bytes.HasSuffix(b, []byte("}}")) {
+			return nil, fmt.Errorf("encoding shard %s: unexpected shape", object.Name(c))
+		}
+		w.write(b[:len(b)-2])
+		w.write([]byte(`,"tenants":`))
+		w.splice(raw)
+		w.write([]byte("}}"))
+		return b, nil
+	})
 }
