@@ -275,7 +275,7 @@ func isEmpty(v any) bool {
 }
 
 func show(v any) string {
-	b, err := marshal(v)
+	b, err := object.Marshal(v)
 	if err != nil {
 		return fmt.Sprint(v)
 	}

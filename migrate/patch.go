@@ -25,7 +25,7 @@ func (o Op) MarshalJSON() ([]byte, error) {
 	if o.Op != "remove" {
 		m["value"] = o.Value
 	}
-	return marshal(m)
+	return object.Marshal(m)
 }
 
 // UnmarshalJSON reads what MarshalJSON wrote.
@@ -52,16 +52,6 @@ func pointer(segs ...string) string {
 		b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(s))
 	}
 	return b.String()
-}
-
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
 
 // guard is the start of every patch: it applies only to the very object
@@ -246,7 +236,7 @@ func writeScript(w io.Writer, header string, items []Item) error {
 		if len(it.Patch) == 0 {
 			continue
 		}
-		p, err := marshal(it.Patch)
+		p, err := object.Marshal(it.Patch)
 		if err != nil {
 			return fmt.Errorf("%s: %w", it.Ref(), err)
 		}

@@ -32,7 +32,7 @@ func installation(t *testing.T, n int) (*fixture, []object.Obj) {
 		sum := sha1.Sum([]byte("customers/" + uid))
 		salt := base64.StdEncoding.EncodeToString([]byte(hex.EncodeToString(sum[:])))
 		rename := func(o object.Obj) object.Obj {
-			b, err := marshal(o)
+			b, err := object.Marshal(o)
 			require.NoError(t, err)
 			s := strings.ReplaceAll(string(b), "c000001", uid)
 			s = strings.ReplaceAll(s, origTenantUID, id("Tenant"))
@@ -115,7 +115,7 @@ func TestHundredTenants(t *testing.T) {
 func twoTemplates(t *testing.T, f *fixture) []object.Obj {
 	t.Helper()
 	swap := func(o object.Obj, n int) object.Obj {
-		b, err := marshal(o)
+		b, err := object.Marshal(o)
 		require.NoError(t, err)
 		s := strings.ReplaceAll(string(b), "web", "api")
 		s = strings.ReplaceAll(s, object.UID(f.tenant), "tenant-api-uid")

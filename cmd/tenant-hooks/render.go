@@ -330,7 +330,7 @@ func printObjects(w io.Writer, objs []object.Obj, format string) error {
 		return encodeJSON(w, sorted)
 	case "yaml":
 		for i, o := range sorted {
-			j, err := marshalJSON(o)
+			j, err := object.Marshal(o)
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package object
 
 import (
+	"bytes"
 	"encoding/json"
 	"slices"
 	"strconv"
@@ -240,3 +241,16 @@ func StripServerFields(o Obj) Obj {
 
 // FormatInt formats an integer the way JSON would.
 func FormatInt(i int64) string { return strconv.FormatInt(i, 10) }
+
+// Marshal encodes v as compact JSON the way kubectl and the hooks write it:
+// no HTML escaping (so "<" and "&" in a template stay readable in a patch or
+// a rendered object) and no trailing newline.
+func Marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}

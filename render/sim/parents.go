@@ -168,7 +168,7 @@ func (w *Parents) claim(c *Controller, parent object.Obj) []object.Obj {
 		ctl := controllerOf(o)
 		switch {
 		case ctl == uid && !matches:
-			w.dropRef(o, uid)
+			dropOwnerRef(o, uid)
 			w.touch(o, false)
 			w.Writes[ParentsKey(parent)]++
 		case ctl == uid:
@@ -373,22 +373,6 @@ func (w *Parents) GC() {
 func (w *Parents) delete(k string) {
 	delete(w.objs, k)
 	w.Deleted = append(w.Deleted, k)
-}
-
-func (w *Parents) dropRef(o object.Obj, uid string) {
-	md := object.Map(o, "metadata")
-	var refs []any
-	for _, r := range object.NestedSlice(o, "metadata", "ownerReferences") {
-		if m, ok := r.(map[string]any); ok && m["uid"] == uid {
-			continue
-		}
-		refs = append(refs, r)
-	}
-	if len(refs) == 0 {
-		delete(md, "ownerReferences")
-		return
-	}
-	md["ownerReferences"] = refs
 }
 
 // sameJSON compares two values as JSON: map order and the numeric types

@@ -72,7 +72,7 @@ func (c *Cluster) Claim() []object.Obj {
 		matches := object.String(o, "metadata", "labels", render.LabelControllerUID) == c.ParentUID
 		switch {
 		case c.owned(o) && !matches:
-			c.dropOwner(o, c.ParentUID)
+			dropOwnerRef(o, c.ParentUID)
 		case c.owned(o):
 			out = append(out, o)
 		case matches && controllerOf(o) == "":
@@ -94,7 +94,7 @@ func (c *Cluster) DeleteParent() []object.Obj {
 		if !c.hasRef(o, c.ParentUID) {
 			continue
 		}
-		c.dropOwner(o, c.ParentUID)
+		dropOwnerRef(o, c.ParentUID)
 		c.wrote(o)
 		if len(object.NestedSlice(o, "metadata", "ownerReferences")) == 0 {
 			delete(c.objects, k)
@@ -114,7 +114,9 @@ func (c *Cluster) hasRef(o object.Obj, uid string) bool {
 	return false
 }
 
-func (c *Cluster) dropOwner(o object.Obj, uid string) {
+// dropOwnerRef removes the ownerReference to uid, as Metacontroller's
+// release and the garbage collector's orphaning do (every model here uses it).
+func dropOwnerRef(o object.Obj, uid string) {
 	md := object.Map(o, "metadata")
 	var refs []any
 	for _, r := range object.NestedSlice(o, "metadata", "ownerReferences") {

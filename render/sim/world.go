@@ -451,7 +451,7 @@ func (w *World) claim(t object.Obj) map[string]map[string]object.Obj {
 	for _, k := range owned {
 		o := w.objects[k]
 		if object.String(o, "metadata", "labels", render.LabelControllerUID) != uid {
-			dropRef(o, uid)
+			dropOwnerRef(o, uid)
 			w.event(object.Kind(o))
 			continue
 		}
@@ -504,10 +504,6 @@ func (w *World) settle() bool {
 		}
 	}
 	return changed
-}
-
-func dropRef(o object.Obj, uid string) {
-	(&Cluster{}).dropOwner(o, uid)
 }
 
 // SortRules orders rules for display.
