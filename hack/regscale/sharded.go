@@ -39,7 +39,7 @@ func measureSharded(db *sql.DB, cfg *mysql.Config, port int, bin string, templat
 	shards := (tenants + size - 1) / size
 	registry := steady.Registry(steady.Namespace, "customers", "127.0.0.1", port, cfg.User, database, table, nil)
 	object.SetNested(registry, map[string]any{"shards": shards, "maxTenantsPerShard": size}, "spec", "sharding")
-	limits := []string{"--registry-body-limit", "8Gi", "--hook-deadline", "300s", "--read-timeout", "300s", "--write-timeout", "300s"}
+	limits := serviceLimits
 
 	boot := start(bin, limits...)
 	code, body, _ := postTo(boot.URL()+"/hooks/registries/sync", shardedRequest(registry, templates, nil))
@@ -127,25 +127,24 @@ func shardedRequest(registry object.Obj, templates, shards []object.Obj) []byte 
 	buf.WriteString(`,"parent":`)
 	buf.Write(steady.Marshal(registry))
 	buf.WriteString(`,"children":{"TenantShard.` + render.APIVersion + `":{`)
-	for i, s := range shards {
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		buf.Write(steady.Marshal(object.ObjKey(object.Namespace(s), object.Name(s))))
-		buf.WriteByte(':')
-		buf.Write(steady.Marshal(s))
-	}
+	writeObjects(&buf, shards)
 	buf.WriteString(`}},"related":{"TenantTemplate.` + render.APIVersion + `":{`)
-	for i, t := range templates {
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		buf.Write(steady.Marshal(object.ObjKey(object.Namespace(t), object.Name(t))))
-		buf.WriteByte(':')
-		buf.Write(steady.Marshal(t))
-	}
+	writeObjects(&buf, templates)
 	buf.WriteString(`}},"finalizing":false}`)
 	return buf.Bytes()
+}
+
+// writeObjects writes the members of a hook request's object map
+// ("namespace/name": object), in the order given.
+func writeObjects(buf *bytes.Buffer, objs []object.Obj) {
+	for i, o := range objs {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.Write(steady.Marshal(object.ObjKey(object.Namespace(o), object.Name(o))))
+		buf.WriteByte(':')
+		buf.Write(steady.Marshal(o))
+	}
 }
 
 // childrenRequest is a sync request of parent with children of one type.
@@ -154,23 +153,9 @@ func childrenRequest(parent object.Obj, typ string, children, templates []object
 	buf.WriteString(`{"parent":`)
 	buf.Write(steady.Marshal(parent))
 	buf.WriteString(`,"children":{` + string(steady.Marshal(typ)) + `:{`)
-	for i, c := range children {
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		buf.Write(steady.Marshal(object.ObjKey(object.Namespace(c), object.Name(c))))
-		buf.WriteByte(':')
-		buf.Write(steady.Marshal(c))
-	}
+	writeObjects(&buf, children)
 	buf.WriteString(`}},"related":{"TenantTemplate.` + render.APIVersion + `":{`)
-	for i, t := range templates {
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		buf.Write(steady.Marshal(object.ObjKey(object.Namespace(t), object.Name(t))))
-		buf.WriteByte(':')
-		buf.Write(steady.Marshal(t))
-	}
+	writeObjects(&buf, templates)
 	buf.WriteString(`}},"finalizing":false}`)
 	return buf.Bytes()
 }
