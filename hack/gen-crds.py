@@ -287,20 +287,17 @@ def shard_spec(cluster):
             "shards": integer("The registry's shard count when this shard was written.", minimum=1),
             "templateNamespace": string("Where the registry's TenantTemplates live; the shard computes its "
                                         "Tenants' claims from them."),
-            "tenants": array(
-                obj(None, {
-                    "name": string("The Tenant's name (with the collision hash, when the registry added one)."),
-                    "uid": string("The row's uid."),
-                    "template": string("Name of the TenantTemplate."),
-                    "values": string_map("Template variables, as the registry read them."),
-                }, ["name", "template"]),
-                "The " + ("ClusterTenants" if cluster else "Tenants") + " of this shard, as the registry computed them; "
-                "the shard builds each Tenant from its entry and computes its claims.",
-                x_kubernetes_list_type="atomic"),
+            "registrySpec": obj(
+                "A copy of the registry's spec (without spec.sharding): the shard reads the registry's rows "
+                "with it and keeps the " + ("ClusterTenants" if cluster else "Tenants") + " whose base name hashes to "
+                "its index.",
+                x_kubernetes_preserve_unknown_fields=True),
+            "rowsRevision": string("Revision of this shard's rows as the registry last read them; a change makes "
+                                   "the shard read the rows again."),
             "allowDeletion": string("Token of the exact set of Tenants the registry allows this shard to delete "
                                     "(its reported status.pendingDeletion.token)."),
         },
-        ["registry", "index", "shards"],
+        ["registry", "index", "shards", "registrySpec"],
     )
 
 
@@ -309,7 +306,10 @@ def shard_status():
         "Observed state, written by the shard sync hook.",
         {
             "observedGeneration": integer(fmt="int64"),
-            "desired": integer("Tenants in spec.tenants."),
+            "desired": integer("Tenants the shard's rows ask for."),
+            "rowsRevision": string("Revision of the rows the shard's last answer was computed from."),
+            "consecutiveFailures": integer(
+                "Syncs in a row whose rows could not be read (DatabaseReachable=False); sets the retry backoff."),
             "tenants": integer("Tenants in the shard's last answer (desired plus those kept)."),
             "observed": integer("Tenants the shard owns (not terminating)."),
             "ready": integer(),
@@ -317,7 +317,7 @@ def shard_status():
             "pendingDeletion": obj("Tenants no longer wanted, kept until the registry approves this exact set.", {
                 "count": integer(), "token": string(),
             }),
-            "conditions": array(condition(), "Ready, DeletionPending."),
+            "conditions": array(condition(), "Ready, DatabaseReachable, DeletionPending."),
         },
     ))
 

@@ -3,6 +3,7 @@ package hooks
 import (
 	"context"
 	"net/http"
+	"time"
 )
 
 // PanickingHook returns a hook, wrapped exactly like the real ones, whose
@@ -28,3 +29,7 @@ var (
 	NamespaceRelated = namespaceRelated
 	AdoptionRelated  = adoptionRelated
 )
+
+// SetSnapshotClock replaces the clock of the shared row snapshots, so that
+// the freshness rules of sharded registries are tested without waiting.
+func (s *Server) SetSnapshotClock(now func() time.Time) { s.snapshots.SetClock(now) }

@@ -33,6 +33,7 @@ var testClock = func() time.Time { return time.Date(2026, 11, 25, 20, 40, 0, 0, 
 
 type testServer struct {
 	*httptest.Server
+	srv  *hooks.Server
 	reg  *prometheus.Registry
 	logs *bytes.Buffer
 }
@@ -48,7 +49,7 @@ func newServer(t testing.TB, opts mysql.PoolOptions, cfg hooks.Config) *testServ
 	srv := hooks.New(cfg, log, engine, pools, reg)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	return &testServer{Server: ts, reg: reg, logs: logs}
+	return &testServer{Server: ts, srv: srv, reg: reg, logs: logs}
 }
 
 // lockedWriter lets the server log from many goroutines into one buffer.

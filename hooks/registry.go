@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -168,8 +169,20 @@ func reasonOf(err error, fallback string) string {
 // or ConfigMap, reads the mapped columns and evaluates activation. Any
 // failure is a *sourceError.
 func (s *Server) readRows(ctx context.Context, reg *render.Registry, related wire.ObjectMap) (datasource.Result, error) {
+	src, _, err := s.sourceOf(reg, related)
+	if err != nil {
+		return datasource.Result{}, err
+	}
+	return s.readFrom(ctx, reg, src)
+}
+
+// sourceOf builds the registry's source, and the key under which its rows
+// may be shared (sharedRows): every setting that changes what a read
+// returns — the MySQL target, the password's hash, the mapping — and
+// nothing that names the password. Only MySQL sources have a key: a static
+// source's rows arrive with the request.
+func (s *Server) sourceOf(reg *render.Registry, related wire.ObjectMap) (datasource.Source, string, error) {
 	ref := object.ObjKey(reg.Namespace, reg.Name)
-	var src datasource.Source
 	switch reg.SourceType {
 	case "mysql":
 		cfg := mysql.Config{
@@ -180,40 +193,47 @@ func (s *Server) readRows(ctx context.Context, reg *render.Registry, related wir
 		if p := reg.MySQL.PasswordSecret; p != nil {
 			secret := related["Secret.v1"][object.ObjKey(p.Namespace, p.Name)]
 			if secret == nil {
-				return datasource.Result{}, failedSource("SecretMissing", "registry %s: Secret %s/%s (spec.source.mysql.passwordRef) was not delivered; does it exist?", ref, p.Namespace, p.Name)
+				return nil, "", failedSource("SecretMissing", "registry %s: Secret %s/%s (spec.source.mysql.passwordRef) was not delivered; does it exist?", ref, p.Namespace, p.Name)
 			}
 			pw, err := secretValue(secret, p.Key)
 			if err != nil {
-				return datasource.Result{}, failedSource("SecretUnreadable", "registry %s: Secret %s/%s: %v", ref, p.Namespace, p.Name, err)
+				return nil, "", failedSource("SecretUnreadable", "registry %s: Secret %s/%s: %v", ref, p.Namespace, p.Name, err)
 			}
 			cfg.Password = pw
 		}
-		var err error
-		src, err = s.pools.Source(cfg)
+		src, err := s.pools.Source(cfg)
 		if err != nil {
-			return datasource.Result{}, &sourceError{reason: reasonOf(err, "InvalidConfiguration"), err: fmt.Errorf("registry %s: %w", ref, err), uncounted: 1}
+			return nil, "", &sourceError{reason: reasonOf(err, "InvalidConfiguration"), err: fmt.Errorf("registry %s: %w", ref, err), uncounted: 1}
 		}
+		pw := sha256.Sum256([]byte(cfg.Password))
+		key := fmt.Sprintf("mysql\x00%q\x00%d\x00%q\x00%q\x00%q\x00%v\x00%v\x00%q\x00%x\x00%#v",
+			cfg.Host, cfg.Port, cfg.User, cfg.Database, cfg.Table, cfg.TLS, cfg.QueryTimeout, cfg.Values, pw, reg.Mapping)
+		return src, key, nil
 	case "static":
 		rows := reg.Static.Rows
 		if cm := reg.Static.ConfigMap; cm != nil {
 			obj := related["ConfigMap.v1"][object.ObjKey(cm.Namespace, cm.Name)]
 			if obj == nil {
-				return datasource.Result{}, failedSource("ConfigMapMissing", "registry %s: ConfigMap %s/%s (spec.source.static.configMapRef) was not delivered; does it exist?", ref, cm.Namespace, cm.Name)
+				return nil, "", failedSource("ConfigMapMissing", "registry %s: ConfigMap %s/%s (spec.source.static.configMapRef) was not delivered; does it exist?", ref, cm.Namespace, cm.Name)
 			}
 			data := object.String(obj, "data", cm.Key)
 			if data == "" {
-				return datasource.Result{}, failedSource("ConfigMapUnreadable", "registry %s: ConfigMap %s/%s has no key %q", ref, cm.Namespace, cm.Name, cm.Key)
+				return nil, "", failedSource("ConfigMapUnreadable", "registry %s: ConfigMap %s/%s has no key %q", ref, cm.Namespace, cm.Name, cm.Key)
 			}
 			more, err := datasource.ParseStaticRows([]byte(data))
 			if err != nil {
-				return datasource.Result{}, failedSource("InvalidRows", "registry %s: ConfigMap %s/%s key %q: %v", ref, cm.Namespace, cm.Name, cm.Key, err)
+				return nil, "", failedSource("InvalidRows", "registry %s: ConfigMap %s/%s key %q: %v", ref, cm.Namespace, cm.Name, cm.Key, err)
 			}
 			rows = append(append([]map[string]any{}, rows...), more...)
 		}
-		src = datasource.NewStatic(rows)
+		return datasource.NewStatic(rows), "", nil
 	default:
-		return datasource.Result{}, fmt.Errorf("registry %s: unsupported source type %q", ref, reg.SourceType)
+		return nil, "", fmt.Errorf("registry %s: unsupported source type %q", ref, reg.SourceType)
 	}
+}
+
+// readFrom reads the mapped columns of src and evaluates activation.
+func (s *Server) readFrom(ctx context.Context, reg *render.Registry, src datasource.Source) (datasource.Result, error) {
 	start := time.Now()
 	raw, err := src.Rows(ctx, reg.Mapping.Columns())
 	s.metrics.QueryDone(reg.SourceType, time.Since(start), len(raw), err) // counts the error
@@ -222,9 +242,29 @@ func (s *Server) readRows(ctx context.Context, reg *render.Registry, related wir
 		if reg.SourceType == "static" {
 			fallback = "InvalidRows"
 		}
-		return datasource.Result{}, &sourceError{reason: reasonOf(err, fallback), err: fmt.Errorf("registry %s: reading rows: %w", ref, err)}
+		return datasource.Result{}, &sourceError{reason: reasonOf(err, fallback), err: fmt.Errorf("registry %s: reading rows: %w", object.ObjKey(reg.Namespace, reg.Name), err)}
 	}
 	return datasource.Evaluate(reg.Mapping, raw), nil
+}
+
+// sharedRows is readRows for the registry and the shards of a sharded
+// registry: rows read at most maxAge ago by any of them (on this replica)
+// are reused, and concurrent calls share one query (datasource/snapshot).
+// It returns how old the rows are.
+func (s *Server) sharedRows(ctx context.Context, reg *render.Registry, related wire.ObjectMap, maxAge time.Duration) (datasource.Result, time.Duration, error) {
+	src, key, err := s.sourceOf(reg, related)
+	if err != nil {
+		return datasource.Result{}, 0, err
+	}
+	if key == "" {
+		res, err := s.readFrom(ctx, reg, src)
+		return res, 0, err
+	}
+	res, age, how, err := s.snapshots.Get(ctx, key, maxAge, func(ctx context.Context) (datasource.Result, error) {
+		return s.readFrom(ctx, reg, src)
+	})
+	s.metrics.RowSnapshots.WithLabelValues(string(how)).Inc()
+	return res, age, err
 }
 
 var errNoKey = errors.New("key not found")

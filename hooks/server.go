@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tenant-hooks/tenant-hooks/datasource/mysql"
+	"github.com/tenant-hooks/tenant-hooks/datasource/snapshot"
 	"github.com/tenant-hooks/tenant-hooks/hooks/wire"
 	"github.com/tenant-hooks/tenant-hooks/metrics"
 	"github.com/tenant-hooks/tenant-hooks/render"
@@ -54,6 +55,12 @@ type Config struct {
 	// is a 503 (Metacontroller keeps every child), never sent.
 	AnswerLimit         int64
 	RegistryAnswerLimit int64
+	// SnapshotRows bounds the rows the service keeps of sharded registries'
+	// sources, shared by a registry's sync and its shards' syncs
+	// (datasource/snapshot): ≈ 0.4 KB of memory per row held (docs/sharding.md
+	// §1). A registry larger than the bound is still served, its rows read
+	// per call.
+	SnapshotRows int
 	// RetryAfter is sent with 503 answers; Metacontroller honours it only for
 	// 429, but it documents our intent to other callers and load balancers.
 	RetryAfter time.Duration
@@ -83,7 +90,16 @@ func (c *Config) Defaults() {
 	if c.RetryAfter <= 0 {
 		c.RetryAfter = 5 * time.Second
 	}
+	if c.SnapshotRows == 0 {
+		c.SnapshotRows = DefaultSnapshotRows
+	}
 }
+
+// DefaultSnapshotRows holds the rows of a 200,000-row sharded registry, or
+// of several smaller ones: ≈ 80 MiB at the measured ≈ 0.4 KB per row,
+// inside the 512 MiB container with the template budgets of 16 concurrent
+// requests (docs/sharding.md §1).
+const DefaultSnapshotRows = 200_000
 
 // DefaultTemplateMemory is the default per-request template memory budget.
 // Real tenants render well under 1 MiB; 16 concurrent requests at the full
@@ -98,18 +114,24 @@ type Server struct {
 	pools   *mysql.Pools
 	metrics *metrics.Metrics
 	gather  prometheus.Gatherer
-	ready   atomic.Bool
+	// snapshots shares a sharded registry's rows between its sync and its
+	// shards' syncs.
+	snapshots *snapshot.Cache
+	ready     atomic.Bool
 }
 
 // New builds a Server. reg receives the service's metrics.
 func New(cfg Config, log *slog.Logger, engine *render.Engine, pools *mysql.Pools, reg *prometheus.Registry) *Server {
 	cfg.Defaults()
-	s := &Server{cfg: cfg, log: log, engine: engine, pools: pools, metrics: metrics.New(reg, cfg.Version), gather: reg}
+	s := &Server{cfg: cfg, log: log, engine: engine, pools: pools, metrics: metrics.New(reg, cfg.Version), gather: reg,
+		snapshots: snapshot.New(cfg.SnapshotRows)}
 	reg.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "tenant_hooks", Name: "template_cache_hits_total",
 			Help: "Template parses served from the cache."}, func() float64 { return float64(engine.T.Stats().Hits) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "tenant_hooks", Name: "template_cache_misses_total",
 			Help: "Template parses that missed the cache."}, func() float64 { return float64(engine.T.Stats().Misses) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "tenant_hooks", Name: "row_snapshot_rows",
+			Help: "Rows of sharded registries' sources held in memory for their shards (bounded by --snapshot-rows)."}, func() float64 { return float64(s.snapshots.Rows()) }),
 	)
 	s.ready.Store(true)
 	return s

@@ -29,6 +29,7 @@ type Metrics struct {
 	RegistryTenants  *prometheus.GaugeVec
 	RegistrySuccess  *prometheus.GaugeVec
 	ShardTenants     *prometheus.GaugeVec
+	RowSnapshots     *prometheus.CounterVec
 	GuardActivations *prometheus.CounterVec
 	NotModified      *prometheus.CounterVec
 	BuildInfo        *prometheus.GaugeVec
@@ -63,6 +64,8 @@ func New(reg prometheus.Registerer, version string) *Metrics {
 			Help: "Tenants of a registry by state (desired, ready, failed) at its last successful sync."}, []string{"namespace", "registry", "state"}),
 		ShardTenants: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "shard_tenants",
 			Help: "Tenants of a TenantShard by state (desired, ready, failed, pending_deletion) at its last sync."}, []string{"namespace", "registry", "shard", "state"}),
+		RowSnapshots: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "row_snapshot_requests_total",
+			Help: "Reads of a sharded registry's rows by the registry and its shards, by outcome: hit (a recent enough read was reused), read (this request queried the source), shared (it waited for another request's query)."}, []string{"outcome"}),
 		RegistrySuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "registry_last_success_timestamp_seconds",
 			Help: "Unix time of a registry's last successful database sync."}, []string{"namespace", "registry"}),
 		GuardActivations: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "deletion_guard_activations_total",
@@ -73,7 +76,7 @@ func New(reg prometheus.Registerer, version string) *Metrics {
 			Help: "Build information; always 1."}, []string{"version", "goversion"}),
 	}
 	reg.MustRegister(m.HookRequests, m.HookDuration, m.HookInFlight, m.RenderDuration, m.RenderErrors,
-		m.QueryDuration, m.DatasourceErrors, m.DatasourceRows, m.RegistryTenants, m.RegistrySuccess, m.ShardTenants,
+		m.QueryDuration, m.DatasourceErrors, m.DatasourceRows, m.RegistryTenants, m.RegistrySuccess, m.ShardTenants, m.RowSnapshots,
 		m.GuardActivations, m.NotModified, m.BuildInfo)
 	// The runtime and process collectors get our prefix too, so that every
 	// series of this service shares one prefix (tenant_hooks_go_goroutines,

@@ -367,18 +367,7 @@ func (e *Engine) SyncRegistry(ctx context.Context, in RegistryInput) RegistryOut
 	if err != nil {
 		return keepTenants(in, reg, "InvalidSpec", err.Error())
 	}
-	var templates []string
-	parsed := map[string]*Template{}
-	for _, t := range in.Templates {
-		if object.String(t, "spec", "registryId") != reg.Name || object.Namespace(t) != reg.TemplateNamespace {
-			continue
-		}
-		templates = append(templates, object.Name(t))
-		if pt, err := e.Template(t); err == nil {
-			parsed[object.Name(t)] = pt
-		}
-	}
-	sort.Strings(templates)
+	templates, parsed := e.referencing(in.Templates, reg)
 
 	// One answer entry per desired Tenant (row × template) and per kept
 	// observed Tenant; the Tenants themselves are built by the iterator.
@@ -389,38 +378,11 @@ func (e *Engine) SyncRegistry(ctx context.Context, in RegistryInput) RegistryOut
 		observed int    // index into in.Observed of a kept Tenant
 	}
 	active := in.Rows.Active
-	entries := make([]entry, 0, len(templates)*len(active))
-	for _, t := range templates {
-		for i, rec := range active {
-			entries = append(entries, entry{name: names.TenantName(rec.UID, t), row: i, template: t})
-		}
-	}
-	// Names may collide ("a-b"+"c" and "a"+"b-c"); every colliding name
-	// gets a hash of its exact (uid, template) so no two rows share one,
-	// except that an observed Tenant of that name keeps it for the row and
-	// template it was made for (its spec.uid and spec.templateRef): v1.0
-	// created one of two colliding Tenants, and a new row must not rename
-	// an existing Tenant either (a rename deletes it and its children).
 	observed := observedByName(in.Observed)
-	count := make(map[string]int, len(entries))
-	for _, en := range entries {
-		count[en.name]++
-	}
-	holders := map[string][2]string{} // colliding name -> (uid, template) of its observed Tenant
-	for name, n := range count {
-		if i, ok := observed[name]; ok && n > 1 && in.Observed[i].Kept != nil {
-			o := in.Observed[i].Kept()
-			holders[name] = [2]string{object.String(o, "spec", "uid"), object.String(o, "spec", "templateRef")}
-		}
-	}
-	for i, en := range entries {
-		if count[en.name] > 1 {
-			if h, ok := holders[en.name]; ok && h == [2]string{active[en.row].UID, en.template} {
-				continue
-			}
-			sum := sha256.Sum256([]byte(active[en.row].UID + "\x00" + en.template))
-			entries[i].name = names.Sanitize(en.name, 54) + "-" + hex.EncodeToString(sum[:])[:8]
-		}
+	named := nameTenants(active, templates, in.Observed, observed, nil)
+	entries := make([]entry, len(named), len(named)+8)
+	for i, n := range named {
+		entries[i] = entry{name: n.name, row: n.row, template: n.template}
 	}
 	desired := make(map[string]bool, len(entries))
 	for _, en := range entries {
@@ -551,6 +513,73 @@ func (e *Engine) SyncRegistry(ctx context.Context, in RegistryInput) RegistryOut
 	status["conditions"] = conds
 	out.Status = status
 	return out
+}
+
+// referencing returns the names (sorted) of the delivered templates that
+// reference the registry, and those of them that parse.
+func (e *Engine) referencing(delivered []object.Obj, reg *Registry) ([]string, map[string]*Template) {
+	var templates []string
+	parsed := map[string]*Template{}
+	for _, t := range delivered {
+		if object.String(t, "spec", "registryId") != reg.Name || object.Namespace(t) != reg.TemplateNamespace {
+			continue
+		}
+		templates = append(templates, object.Name(t))
+		if pt, err := e.Template(t); err == nil {
+			parsed[object.Name(t)] = pt
+		}
+	}
+	sort.Strings(templates)
+	return templates, parsed
+}
+
+// namedTenant is one desired Tenant: a row × template and its final name.
+type namedTenant struct {
+	name     string
+	row      int // index into the active rows
+	template string
+}
+
+// nameTenants names the Tenants of active × templates, keeping only those
+// whose base name keep accepts (nil: all). Names may collide ("a-b"+"c" and
+// "a"+"b-c"); every colliding name gets a hash of its exact (uid, template)
+// so no two rows share one, except that an observed Tenant of that name
+// keeps it for the row and template it was made for (its spec.uid and
+// spec.templateRef): v1.0 created one of two colliding Tenants, and a new
+// row must not rename an existing Tenant either (a rename deletes it and
+// its children). Colliding names share their base name, so a filter on the
+// base name (a shard's) sees every rival of a name it keeps.
+func nameTenants(active []datasource.Record, templates []string, obs []ObservedTenant, observed map[string]int, keep func(base string) bool) []namedTenant {
+	entries := make([]namedTenant, 0, len(templates)*len(active))
+	for _, t := range templates {
+		for i, rec := range active {
+			base := names.TenantName(rec.UID, t)
+			if keep == nil || keep(base) {
+				entries = append(entries, namedTenant{name: base, row: i, template: t})
+			}
+		}
+	}
+	count := make(map[string]int, len(entries))
+	for _, en := range entries {
+		count[en.name]++
+	}
+	holders := map[string][2]string{} // colliding name -> (uid, template) of its observed Tenant
+	for name, n := range count {
+		if i, ok := observed[name]; ok && n > 1 && obs[i].Kept != nil {
+			o := obs[i].Kept()
+			holders[name] = [2]string{object.String(o, "spec", "uid"), object.String(o, "spec", "templateRef")}
+		}
+	}
+	for i, en := range entries {
+		if count[en.name] > 1 {
+			if h, ok := holders[en.name]; ok && h == [2]string{active[en.row].UID, en.template} {
+				continue
+			}
+			sum := sha256.Sum256([]byte(active[en.row].UID + "\x00" + en.template))
+			entries[i].name = names.Sanitize(en.name, 54) + "-" + hex.EncodeToString(sum[:])[:8]
+		}
+	}
+	return entries
 }
 
 // observedByName indexes observed Tenants by name; of two with one name (two

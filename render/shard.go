@@ -1,11 +1,14 @@
 package render
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"hash"
 	"hash/fnv"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -97,10 +100,11 @@ func ShardKind(namespace string) string {
 func IsShardKind(kind string) bool { return kind == "TenantShard" || kind == "ClusterTenantShard" }
 
 // ObservedShard is what a registry sync reads of one observed shard: its
-// place in the layout and its status, never its (large) spec.
+// place in the layout, the revision of its rows and its status.
 type ObservedShard struct {
 	Name, UID                      string
 	Index, Shards                  int
+	Revision                       string // spec.rowsRevision
 	Generation, ObservedGeneration int64
 	Reported                       bool // has a status written by a shard sync
 	Desired, Tenants, Observed     int
@@ -114,6 +118,7 @@ func ObserveShard(o object.Obj) ObservedTenant {
 	s := &ObservedShard{Name: object.Name(o), UID: object.UID(o), Generation: object.Generation(o)}
 	i := func(path ...string) int { v, _ := object.Int64(o, path...); return int(v) }
 	s.Index, s.Shards = i("spec", "index"), i("spec", "shards")
+	s.Revision = object.String(o, "spec", "rowsRevision")
 	st := object.NestedMap(o, "status")
 	if st != nil {
 		_, s.Reported = object.Int64(st, "observed")
@@ -132,13 +137,147 @@ type ShardError struct{ Msg string }
 
 func (e *ShardError) Error() string { return e.Msg }
 
+// tenantShard is the shard of a row × template: the index of its base name,
+// before any collision hash, so that colliding Tenants share a shard and
+// the shard resolves their names exactly as an unsharded registry does.
+func tenantShard(uid, template string, shards int) int {
+	return ShardIndex(names.TenantName(uid, template), shards)
+}
+
+// observedTenantShard is the shard of an observed Tenant: that of the row
+// and template its spec names, or of its name when the spec names none.
+func observedTenantShard(o ObservedTenant, shards int) int {
+	if o.Kept != nil {
+		t := o.Kept()
+		uid, tpl := object.String(t, "spec", "uid"), object.String(t, "spec", "templateRef")
+		if uid != "" && tpl != "" {
+			return tenantShard(uid, tpl, shards)
+		}
+	}
+	return ShardIndex(o.Name, shards)
+}
+
+// shardHasher folds the rows of one or every shard into their revisions:
+// a row's uid, the templates whose Tenant of it falls into the shard, and
+// its values. Rows arrive sorted by uid (datasource.Evaluate), so the
+// revision of the same rows is the same string on every replica.
+type shardHasher struct {
+	templates []string
+	shards    int
+	keys      []string // the value names, sorted: every record of one Result has the same
+	idx       []int    // per template, the shard of the current row's Tenant
+	buf       []byte
+}
+
+func newShardHasher(templates []string, shards int) *shardHasher {
+	return &shardHasher{templates: templates, shards: shards, idx: make([]int, len(templates))}
+}
+
+// place computes the shards of rec's Tenants.
+func (h *shardHasher) place(rec datasource.Record) {
+	for i, t := range h.templates {
+		h.idx[i] = tenantShard(rec.UID, t, h.shards)
+	}
+}
+
+// write folds rec's part in shard into w and returns how many of its
+// Tenants are there.
+func (h *shardHasher) write(w hash.Hash, rec datasource.Record, shard int) int {
+	if len(h.keys) != len(rec.Values) {
+		h.keys = ordered.Keys(rec.Values)
+	}
+	b := append(h.buf[:0], rec.UID...)
+	b = append(b, 0)
+	n := 0
+	for i, t := range h.templates {
+		if h.idx[i] == shard {
+			b = append(b, t...)
+			b = append(b, 1)
+			n++
+		}
+	}
+	for _, k := range h.keys {
+		v, ok := rec.Values[k]
+		if !ok { // another key set: sort this record's own
+			h.keys = ordered.Keys(rec.Values)
+			return h.write(w, rec, shard)
+		}
+		b = append(b, k...)
+		b = append(b, 2)
+		b = append(b, v...)
+		b = append(b, 3)
+	}
+	b = append(b, '\n')
+	_, _ = w.Write(b)
+	h.buf = b
+	return n
+}
+
+func revision(w hash.Hash) string { return hex.EncodeToString(w.Sum(nil))[:16] }
+
+// ShardPlan is what a sharded registry computes of its rows for every
+// shard: how many Tenants it holds and the revision of its rows.
+type ShardPlan struct {
+	Counts    []int
+	Revisions []string
+}
+
+// PlanShards walks the active rows once for every shard of a layout.
+func PlanShards(active []datasource.Record, templates []string, shards int) ShardPlan {
+	p := ShardPlan{Counts: make([]int, shards), Revisions: make([]string, shards)}
+	hs := make([]hash.Hash, shards)
+	for i := range hs {
+		hs[i] = sha256.New()
+	}
+	h := newShardHasher(templates, shards)
+	seen := make([]int, shards) // last row index+1 written to each shard
+	for r, rec := range active {
+		h.place(rec)
+		for _, idx := range h.idx {
+			if seen[idx] == r+1 {
+				continue
+			}
+			seen[idx] = r + 1
+			p.Counts[idx] += h.write(hs[idx], rec, idx)
+		}
+	}
+	for i := range hs {
+		p.Revisions[i] = revision(hs[i])
+	}
+	return p
+}
+
+// ShardRows keeps the rows with a Tenant in shard index of a layout of
+// shards, and returns them (still sorted) with their revision — the same
+// string PlanShards computes for that shard from the same rows. A shard
+// hook compares it with its spec.rowsRevision to tell whether its rows are
+// those its registry last read.
+func ShardRows(rows datasource.Result, templates []string, index, shards int) (datasource.Result, string) {
+	w := sha256.New()
+	h := newShardHasher(templates, shards)
+	var sub []datasource.Record
+	for _, rec := range rows.Active {
+		h.place(rec)
+		if slices.Contains(h.idx, index) {
+			h.write(w, rec, index)
+			sub = append(sub, rec)
+		}
+	}
+	return datasource.Result{Active: sub, Total: len(sub)}, revision(w)
+}
+
 // SyncShardedRegistry is the registry sync of a sharded registry: the same
-// rows, names, claims and row reports as SyncRegistry, answered as one
-// TenantShard per shard, plus every Tenant the registry still owns from
-// before it was sharded, labelled for the handover (never deleted here).
-// The mass-deletion guard is applied to the whole registry from the
-// shards' reported pending deletions (docs/sharding.md §4).
-func (e *Engine) SyncShardedRegistry(ctx context.Context, in RegistryInput) (RegistryOutput, error) {
+// rows, row reports and counts as SyncRegistry, answered as one TenantShard
+// per shard, plus every Tenant the registry still owns from before it was
+// sharded, labelled for the handover (never deleted here). A shard carries
+// a copy of the registry's spec and the revision of its rows, not its
+// Tenants: it reads the rows itself (docs/sharding.md §1), so no request
+// grows with the row count. The mass-deletion guard is applied to the
+// whole registry from the shards' reported pending deletions (§4). With
+// outage set, the rows could not be read: every shard is answered as
+// observed (its revision unchanged), nothing is approved, and the status
+// says what failed.
+func (e *Engine) SyncShardedRegistry(ctx context.Context, in RegistryInput, outage *SourceOutage) (RegistryOutput, error) {
 	reg, err := ParseRegistry(in.Registry)
 	if err != nil {
 		return RegistryOutput{}, &ShardError{Msg: fmt.Sprintf("registry %s: %v; a sharded registry is answered only with every shard, so nothing is changed", ObjRef(in.Registry), err)}
@@ -178,43 +317,7 @@ func (e *Engine) SyncShardedRegistry(ctx context.Context, in RegistryInput) (Reg
 		shards[s.Index] = s
 	}
 
-	base := e.SyncRegistry(ctx, RegistryInput{Registry: in.Registry, Templates: in.Templates, Rows: in.Rows, NoClaims: true})
-	// Split the desired Tenants by shard, each shard's list kept as one
-	// compact JSON array of {name, uid, template, values}: a registry of
-	// 100,000 Tenants holds their bytes, not 100,000 maps.
-	per := make([][]byte, layout)
-	counts := make([]int, layout)
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	for t := range base.Children {
-		name := object.Name(t)
-		idx := ShardIndex(name, layout)
-		// Only what the shard cannot derive: the rest of the Tenant is
-		// rebuilt by the same Registry.tenant (SyncShard).
-		entry := map[string]any{"name": name, "uid": object.String(t, "spec", "uid"),
-			"template": object.String(t, "spec", "templateRef"), "values": object.NestedMap(t, "spec", "values")}
-		buf.Reset()
-		if err := enc.Encode(entry); err != nil {
-			return RegistryOutput{}, fmt.Errorf("registry %s: encoding Tenant %s: %w", ObjRef(in.Registry), name, err)
-		}
-		if counts[idx] == 0 {
-			per[idx] = append(per[idx], '[')
-		} else {
-			per[idx] = append(per[idx], ',')
-		}
-		per[idx] = append(per[idx], bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
-		counts[idx]++
-	}
-	for i := range per {
-		if counts[i] == 0 {
-			per[i] = []byte("[]")
-		} else {
-			per[i] = append(per[i], ']')
-		}
-	}
-
-	// The guard, over the whole registry.
+	// The guard's and the counts' inputs from the shards' reports.
 	existing, pending := 0, 0
 	var tokens []string
 	for _, o := range legacy {
@@ -222,95 +325,119 @@ func (e *Engine) SyncShardedRegistry(ctx context.Context, in RegistryInput) (Reg
 			existing++
 		}
 	}
+	ready, failed := countTenants(legacy)
+	reported, observedDesired := 0, 0
 	for i := 0; i < layout; i++ {
 		if s := shards[i]; s != nil {
 			existing += s.Observed
+			ready += s.Ready
+			failed += s.Failed
+			observedDesired += s.Desired
+			if s.Reported {
+				reported++
+			}
 			if s.Pending > 0 {
 				pending += s.Pending
 				tokens = append(tokens, s.Name+"="+s.PendingToken)
 			}
 		}
 	}
-	allow := map[int]string{}
+
 	out := RegistryOutput{ResyncAfter: reg.SyncInterval}
-	if pending > 0 {
-		share := 100
-		if existing > 0 {
-			share = pending * 100 / existing
+	allow := map[int]string{}
+	revisions := make([]string, layout)
+	var status map[string]any
+	largest := 0
+	wanted := observedDesired
+	if outage != nil {
+		// Nothing is known of the rows: every shard keeps its revision, so
+		// no shard is told to re-read, and no deletion is approved.
+		for i, s := range shards {
+			revisions[i] = s.Revision
 		}
-		empty := len(in.Rows.Active) == 0 || base.Desired == 0
-		unidentified := in.Rows.Skipped > 0
-		token := deletionToken(tokens)
-		if (empty || unidentified || share > reg.MaxDeletePct) && reg.AllowDeletion != token {
-			why := fmt.Sprintf("%d of %d Tenants (%d%%) would be deleted, above the guard's %d%%", pending, existing, share, reg.MaxDeletePct)
-			switch {
-			case empty:
-				why = fmt.Sprintf("the source returned no active rows (or no template references the registry) while %d Tenants exist", existing)
-			case unidentified && share <= reg.MaxDeletePct:
-				why = fmt.Sprintf("%d of %d Tenants would be deleted while %d active rows have a NULL or empty uid (see status.skippedRows)", pending, existing, in.Rows.Skipped)
+		failures := 1
+		if n, ok := object.Int64(in.Registry, "status", StatusConsecutiveFailures); ok && n > 0 && n < 1<<20 {
+			failures = int(n) + 1
+		}
+		out.ResyncAfter = OutageBackoff(failures)
+		status = map[string]any{"desired": wanted, StatusConsecutiveFailures: failures}
+		conds = append(conds, condition("DatabaseReachable", "False", outage.Reason, outage.Message),
+			condition("Ready", "False", "SourceUnavailable", "the rows could not be read (see DatabaseReachable); every shard and Tenant is kept unchanged"))
+	} else {
+		base := e.SyncRegistry(ctx, RegistryInput{Registry: in.Registry, Parsed: reg, Templates: in.Templates, Rows: in.Rows, NoClaims: true})
+		templates, _ := e.referencing(in.Templates, reg)
+		plan := PlanShards(in.Rows.Active, templates, layout)
+		copy(revisions, plan.Revisions)
+		for _, c := range plan.Counts {
+			largest = max(largest, c)
+		}
+		wanted = base.Desired
+
+		// The guard, over the whole registry.
+		if pending > 0 {
+			share := 100
+			if existing > 0 {
+				share = pending * 100 / existing
 			}
-			conds = append(conds, condition("DeletionBlocked", "True", "MassDeletionGuard",
-				fmt.Sprintf("%s; their shards keep them. If this is intended, allow it once with: kubectl annotate %s %s %s=%s --overwrite",
-					why, strings.ToLower(reg.Kind), object.ObjKey("", reg.Name)+nsFlag(reg.Namespace), AnnotationAllowDeletion, token)))
-			out.GuardActivated = true
-			out.BlockedDeletion = pending
-		} else {
-			for i, s := range shards {
-				if s.Pending > 0 {
-					allow[i] = s.PendingToken
+			empty := len(in.Rows.Active) == 0 || base.Desired == 0
+			unidentified := in.Rows.Skipped > 0
+			token := deletionToken(tokens)
+			if (empty || unidentified || share > reg.MaxDeletePct) && reg.AllowDeletion != token {
+				why := fmt.Sprintf("%d of %d Tenants (%d%%) would be deleted, above the guard's %d%%", pending, existing, share, reg.MaxDeletePct)
+				switch {
+				case empty:
+					why = fmt.Sprintf("the source returned no active rows (or no template references the registry) while %d Tenants exist", existing)
+				case unidentified && share <= reg.MaxDeletePct:
+					why = fmt.Sprintf("%d of %d Tenants would be deleted while %d active rows have a NULL or empty uid (see status.skippedRows)", pending, existing, in.Rows.Skipped)
+				}
+				conds = append(conds, condition("DeletionBlocked", "True", "MassDeletionGuard",
+					fmt.Sprintf("%s; their shards keep them. If this is intended, allow it once with: kubectl annotate %s %s %s=%s --overwrite",
+						why, strings.ToLower(reg.Kind), object.ObjKey("", reg.Name)+nsFlag(reg.Namespace), AnnotationAllowDeletion, token)))
+				out.GuardActivated = true
+				out.BlockedDeletion = pending
+			} else {
+				for i, s := range shards {
+					if s.Pending > 0 {
+						allow[i] = s.PendingToken
+					}
 				}
 			}
 		}
-	}
-	if !out.GuardActivated {
-		conds = append(conds, condition("DeletionBlocked", "False", "WithinGuard", ""))
-	}
-
-	ready, failed := countTenants(legacy)
-	largest, reported := 0, 0
-	for i := 0; i < layout; i++ {
-		largest = max(largest, counts[i])
-		if s := shards[i]; s != nil {
-			ready += s.Ready
-			failed += s.Failed
-			if s.Reported {
-				reported++
+		if !out.GuardActivated {
+			conds = append(conds, condition("DeletionBlocked", "False", "WithinGuard", ""))
+		}
+		if largest > sh.MaxTenantsPerShard {
+			conds = append(conds, condition("ShardsOverCapacity", "True", "ShardTooLarge",
+				fmt.Sprintf("the largest shard has %d Tenants, above spec.sharding.maxTenantsPerShard %d; every Tenant is still answered, but the registry needs more shards (docs/sharding.md)", largest, sh.MaxTenantsPerShard)))
+		} else {
+			conds = append(conds, condition("ShardsOverCapacity", "False", "WithinCapacity", ""))
+		}
+		// Status: the registry's own row report, counts summed over the shards.
+		status = base.Status
+		for _, c := range object.NestedSlice(base.Status, "conditions") {
+			if m, ok := c.(map[string]any); ok && (m["type"] == "DatabaseReachable" || m["type"] == "RowsSkipped") {
+				conds = append(conds, m)
 			}
 		}
+		switch {
+		case object.String(conditionOf(base.Status, "Ready"), "reason") == "NoTemplates":
+			conds = append(conds, conditionOf(base.Status, "Ready"))
+		case out.GuardActivated:
+			conds = append(conds, condition("Ready", "False", "DeletionBlocked", "a mass deletion is waiting for approval (see DeletionBlocked)"))
+		case failed > 0:
+			conds = append(conds, condition("Ready", "False", "TenantsFailed", fmt.Sprintf("%d/%d Tenants ready, %d failed", ready, wanted, failed)))
+		case pending > 0:
+			conds = append(conds, condition("Ready", "False", "DeletionsPending", fmt.Sprintf("%d Tenants whose rows are gone are being deleted by their shards", pending)))
+		case ready < wanted || len(legacy) > 0:
+			conds = append(conds, condition("Ready", "False", "TenantsNotReady", fmt.Sprintf("%d/%d Tenants ready, %d still to be handed over to their shards", ready, wanted, len(legacy))))
+		default:
+			conds = append(conds, condition("Ready", "True", "AllTenantsReady", fmt.Sprintf("%d/%d Tenants ready", ready, wanted)))
+		}
 	}
-	if largest > sh.MaxTenantsPerShard {
-		conds = append(conds, condition("ShardsOverCapacity", "True", "ShardTooLarge",
-			fmt.Sprintf("the largest shard has %d Tenants, above spec.sharding.maxTenantsPerShard %d; every Tenant is still answered, but the registry needs more shards (docs/sharding.md)", largest, sh.MaxTenantsPerShard)))
-	} else {
-		conds = append(conds, condition("ShardsOverCapacity", "False", "WithinCapacity", ""))
-	}
-
-	// Status: the registry's own row report, counts summed over the shards.
-	status := base.Status
 	status["ready"], status["failed"] = ready, failed
 	status["blockedDeletions"] = out.BlockedDeletion
 	status["pendingDeletions"] = pending
 	status["sharding"] = map[string]any{"shards": layout, "maxTenantsPerShard": sh.MaxTenantsPerShard, "largestShard": largest, "reporting": reported, "unshardedTenants": len(legacy)}
-	wanted := base.Desired
-	for _, c := range object.NestedSlice(base.Status, "conditions") {
-		if m, ok := c.(map[string]any); ok && (m["type"] == "DatabaseReachable" || m["type"] == "RowsSkipped") {
-			conds = append(conds, m)
-		}
-	}
-	switch {
-	case object.String(conditionOf(base.Status, "Ready"), "reason") == "NoTemplates":
-		conds = append(conds, conditionOf(base.Status, "Ready"))
-	case out.GuardActivated:
-		conds = append(conds, condition("Ready", "False", "DeletionBlocked", "a mass deletion is waiting for approval (see DeletionBlocked)"))
-	case failed > 0:
-		conds = append(conds, condition("Ready", "False", "TenantsFailed", fmt.Sprintf("%d/%d Tenants ready, %d failed", ready, wanted, failed)))
-	case pending > 0:
-		conds = append(conds, condition("Ready", "False", "DeletionsPending", fmt.Sprintf("%d Tenants whose rows are gone are being deleted by their shards", pending)))
-	case ready < wanted || len(legacy) > 0:
-		conds = append(conds, condition("Ready", "False", "TenantsNotReady", fmt.Sprintf("%d/%d Tenants ready, %d still to be handed over to their shards", ready, wanted, len(legacy))))
-	default:
-		conds = append(conds, condition("Ready", "True", "AllTenantsReady", fmt.Sprintf("%d/%d Tenants ready", ready, wanted)))
-	}
 	sortConditions(conds)
 	status["conditions"] = conds
 	out.Status = status
@@ -318,16 +445,11 @@ func (e *Engine) SyncShardedRegistry(ctx context.Context, in RegistryInput) (Reg
 
 	sort.Slice(legacy, func(i, j int) bool { return legacy[i].Name < legacy[j].Name })
 	out.NumChildren = layout + len(legacy)
-	// Children may be iterated once: each shard's bytes are released as it
-	// is yielded, so an encoder never holds them twice.
+	regSpec := object.DeepCopyMap(object.NestedMap(in.Registry, "spec"))
+	delete(regSpec, "sharding")
 	out.Children = func(yield func(object.Obj) bool) {
 		for i := 0; i < layout; i++ {
-			raw := per[i]
-			per[i] = nil
-			if raw == nil {
-				panic("SyncShardedRegistry's Children iterated twice")
-			}
-			if !yield(reg.shard(i, layout, raw, allow[i])) {
+			if !yield(reg.shard(i, layout, regSpec, revisions[i], allow[i])) {
 				return
 			}
 		}
@@ -336,7 +458,7 @@ func (e *Engine) SyncShardedRegistry(ctx context.Context, in RegistryInput) (Reg
 			// Hand the Tenant to its shard once that exists: the decorator
 			// turns its controller-uid into the shard's, Metacontroller then
 			// releases it here and the shard adopts it (docs/sharding.md §5).
-			if s := shards[ShardIndex(o.Name, layout)]; s != nil && s.UID != "" && !o.Terminating {
+			if s := shards[observedTenantShard(o, layout)]; s != nil && s.UID != "" && !o.Terminating {
 				object.SetNested(t, "true", "metadata", "labels", LabelHandover)
 				object.SetNested(t, s.UID, "metadata", "annotations", AnnotationHandoverTo)
 			}
@@ -357,15 +479,12 @@ func conditionOf(status object.Obj, typ string) map[string]any {
 	return nil
 }
 
-// RawJSON is a value already encoded as compact JSON by this package (a
-// shard's spec.tenants); encoders copy it as it is.
-type RawJSON []byte
-
-// MarshalJSON returns the bytes.
-func (r RawJSON) MarshalJSON() ([]byte, error) { return r, nil }
-
-func (r *Registry) shard(i, n int, tenants []byte, allow string) object.Obj {
-	spec := map[string]any{"registry": r.Name, "index": i, "shards": n, "templateNamespace": r.TemplateNamespace, "tenants": RawJSON(tenants)}
+func (r *Registry) shard(i, n int, regSpec map[string]any, rev, allow string) object.Obj {
+	spec := map[string]any{"registry": r.Name, "index": i, "shards": n, "templateNamespace": r.TemplateNamespace,
+		"registrySpec": object.DeepCopyMap(regSpec)}
+	if rev != "" {
+		spec["rowsRevision"] = rev
+	}
 	if allow != "" {
 		spec["allowDeletion"] = allow
 	}
@@ -376,91 +495,154 @@ func (r *Registry) shard(i, n int, tenants []byte, allow string) object.Obj {
 	return map[string]any{"apiVersion": APIVersion, "kind": ShardKind(r.Namespace), "metadata": md, "spec": spec}
 }
 
+// ShardSpec is a shard's place in its registry's layout and the registry
+// it reads its rows for, rebuilt from the copy of the registry's spec.
+type ShardSpec struct {
+	Registry      *Registry
+	Index, Shards int
+	Revision      string // the revision of the rows its registry last read
+	AllowDeletion string
+}
+
+// RegistryOf is the registry object a shard stands for: its registry's name
+// and scope, and the copy of its spec (spec.registrySpec).
+func RegistryOf(shard object.Obj) object.Obj {
+	md := map[string]any{"name": object.String(shard, "spec", "registry")}
+	kind := "ClusterTenantRegistry"
+	if ns := object.Namespace(shard); ns != "" {
+		md["namespace"] = ns
+		kind = "TenantRegistry"
+	}
+	spec := object.NestedMap(shard, "spec", "registrySpec")
+	if spec == nil {
+		spec = map[string]any{}
+	}
+	return map[string]any{"apiVersion": APIVersion, "kind": kind, "metadata": md, "spec": spec}
+}
+
+// ParseShard reads a shard's spec.
+func ParseShard(shard object.Obj) (*ShardSpec, error) {
+	var problems []string
+	idx, okI := object.Int64(shard, "spec", "index")
+	n, okN := object.Int64(shard, "spec", "shards")
+	if !okN || n < 1 || n > MaxShards {
+		problems = append(problems, fmt.Sprintf("spec.shards must be an integer in 1..%d", MaxShards))
+	} else if !okI || idx < 0 || idx >= n {
+		problems = append(problems, "spec.index must be an integer in 0..spec.shards-1")
+	}
+	if object.String(shard, "spec", "registry") == "" {
+		problems = append(problems, "spec.registry is required")
+	}
+	if object.NestedMap(shard, "spec", "registrySpec") == nil {
+		problems = append(problems, "spec.registrySpec is required (written by the registry's sync)")
+	}
+	if len(problems) > 0 {
+		return nil, &SpecError{Problems: problems}
+	}
+	reg, err := ParseRegistry(RegistryOf(shard))
+	if err != nil {
+		return nil, err
+	}
+	return &ShardSpec{Registry: reg, Index: int(idx), Shards: int(n),
+		Revision: object.String(shard, "spec", "rowsRevision"), AllowDeletion: object.String(shard, "spec", "allowDeletion")}, nil
+}
+
+// ShardTemplates is the sorted names of the delivered templates that
+// reference the shard's registry: what ShardRows needs to place rows.
+func (e *Engine) ShardTemplates(delivered []object.Obj, s *ShardSpec) []string {
+	names, _ := e.referencing(delivered, s.Registry)
+	return names
+}
+
 // ShardInput is a shard sync's request.
 type ShardInput struct {
 	Shard     object.Obj
 	Templates []object.Obj // the TenantTemplates delivered; filtered here
 	Observed  []ObservedTenant
+	// Rows are the registry's rows as the shard's hook read them: all, or
+	// ShardRows' part of them (SyncShard keeps the Tenants of its index).
+	Rows datasource.Result
+	// Revision is ShardRows' revision of Rows, shown in status.
+	Revision string
+	// Outage is set when the rows could not be read: every observed Tenant
+	// is kept.
+	Outage *SourceOutage
 }
 
-// SyncShard answers a shard's Tenants: those of its spec, with the claims
-// of their templates, plus observed ones its spec no longer holds unless
-// the registry approved exactly that set of deletions (spec.allowDeletion).
-// It reads no database, so its request is bounded by the shard's size.
+// SyncShard answers a shard's Tenants: those of its registry's rows whose
+// base name hashes to its index, named and claimed exactly as SyncRegistry
+// does for an unsharded registry (the holder rule of colliding names
+// included: colliding Tenants share a shard), plus observed ones it no
+// longer wants unless the registry approved exactly that set of deletions
+// (spec.allowDeletion). Its request is bounded by the shard's size.
 func (e *Engine) SyncShard(ctx context.Context, in ShardInput) RegistryOutput {
-	ns := object.Namespace(in.Shard)
-	idx, _ := object.Int64(in.Shard, "spec", "index")
-	shardName := object.Name(in.Shard)
-	allow := object.String(in.Shard, "spec", "allowDeletion")
-	scope := Namespaced
-	if ns == "" {
-		scope = Cluster
-	}
-	registry := object.String(in.Shard, "spec", "registry")
-	tplNS := object.String(in.Shard, "spec", "templateNamespace")
-	parsed := map[string]*Template{}
-	for _, t := range in.Templates {
-		if object.String(t, "spec", "registryId") != registry || object.Namespace(t) != tplNS {
-			continue
-		}
-		if pt, err := e.Template(t); err == nil {
-			parsed[object.Name(t)] = pt
-		}
-	}
-	var problems []string
-	desired := map[string]object.Obj{}
-	reg := &Registry{Name: registry, Namespace: ns, TemplateNamespace: tplNS}
-	observed := observedByName(in.Observed)
-	for k, entry := range object.NestedSlice(in.Shard, "spec", "tenants") {
-		m, ok := entry.(map[string]any)
-		name, uid, template := object.String(m, "name"), object.String(m, "uid"), object.String(m, "template")
-		if !ok || name == "" || template == "" {
-			problems = append(problems, fmt.Sprintf("spec.tenants[%d] needs name and template", k))
-			continue
-		}
-		if _, dup := desired[name]; dup {
-			problems = append(problems, fmt.Sprintf("spec.tenants[%d]: Tenant %s is listed twice", k, name))
-			continue
-		}
-		values := map[string]any{}
-		for vk, vv := range object.NestedMap(m, "values") {
-			values[vk] = vv
-		}
-		// The Tenant SyncRegistry builds for an unsharded registry (the
-		// hooks and render tests hold the two to identical Tenants), plus
-		// its shard's marks.
-		t := reg.tenant(name, uid, template, values)
-		md := t["metadata"].(map[string]any)
-		labels := md["labels"].(map[string]any)
-		labels[LabelShard] = strconv.FormatInt(idx, 10)
-		md["annotations"] = map[string]any{AnnotationShardName: shardName}
-		// As SyncRegistry does for an unsharded registry: the claims depend
-		// on what the Tenant already owns (its observed status).
-		var prev *ObservedTenant
-		if i, ok := observed[name]; ok {
-			prev = &in.Observed[i]
-		}
-		claims := e.claimsFor(ctx, parsed[template], t, scope, prev)
-		t["spec"].(map[string]any)["claims"] = claims
-		if hasForce(claims) {
-			labels[LabelForceClaims] = "true"
-		}
-		desired[name] = t
-	}
-	ready, failed := countTenants(in.Observed)
 	live := 0
 	for _, o := range in.Observed {
 		if !o.Terminating {
 			live++
 		}
 	}
-	if len(problems) > 0 {
+	spec, err := ParseShard(in.Shard)
+	if err != nil {
 		// An unusable spec keeps every observed Tenant.
-		out := keepTenants(in.ToRegistryInput(), nil, "InvalidSpec", "invalid shard spec: "+strings.Join(problems, "; "))
+		out := keepTenants(in.ToRegistryInput(), nil, "InvalidSpec", "invalid shard spec: "+err.Error())
 		out.ResyncAfter = 0
 		out.Status["observed"] = live
 		return out
 	}
+	if in.Outage != nil {
+		failures := 1
+		if n, ok := object.Int64(in.Shard, "status", StatusConsecutiveFailures); ok && n > 0 && n < 1<<20 {
+			failures = int(n) + 1
+		}
+		out := keepTenants(in.ToRegistryInput(), spec.Registry, "SourceUnavailable", "the rows could not be read (see DatabaseReachable)")
+		out.ResyncAfter = OutageBackoff(failures)
+		conds := append(out.Status["conditions"].([]any), condition("DatabaseReachable", "False", in.Outage.Reason, in.Outage.Message))
+		sortConditions(conds)
+		out.Status["conditions"] = conds
+		out.Status["observed"] = live
+		out.Status["tenants"] = out.NumChildren
+		out.Status[StatusConsecutiveFailures] = failures
+		return out
+	}
+	reg := spec.Registry
+	scope := Namespaced
+	if reg.Namespace == "" {
+		scope = Cluster
+	}
+	templates, parsed := e.referencing(in.Templates, reg)
+	observed := observedByName(in.Observed)
+	shardName := object.Name(in.Shard)
+	index := strconv.Itoa(spec.Index)
+	named := nameTenants(in.Rows.Active, templates, in.Observed, observed, func(base string) bool {
+		return ShardIndex(base, spec.Shards) == spec.Index
+	})
+	desired := make(map[string]object.Obj, len(named))
+	for _, en := range named {
+		rec := in.Rows.Active[en.row]
+		values := make(map[string]any, len(rec.Values))
+		for k, s := range rec.Values {
+			values[k] = s
+		}
+		t := reg.tenant(en.name, rec.UID, en.template, values)
+		md := t["metadata"].(map[string]any)
+		labels := md["labels"].(map[string]any)
+		labels[LabelShard] = index
+		md["annotations"] = map[string]any{AnnotationShardName: shardName}
+		// As SyncRegistry does for an unsharded registry: the claims depend
+		// on what the Tenant already owns (its observed status).
+		var prev *ObservedTenant
+		if i, ok := observed[en.name]; ok {
+			prev = &in.Observed[i]
+		}
+		claims := e.claimsFor(ctx, parsed[en.template], t, scope, prev)
+		t["spec"].(map[string]any)["claims"] = claims
+		if hasForce(claims) {
+			labels[LabelForceClaims] = "true"
+		}
+		desired[en.name] = t
+	}
+	ready, failed := countTenants(in.Observed)
 	var pending []string
 	for _, n := range ordered.Keys(observed) {
 		if desired[n] == nil && !in.Observed[observed[n]].Terminating {
@@ -471,7 +653,7 @@ func (e *Engine) SyncShard(ctx context.Context, in ShardInput) RegistryOutput {
 	approved := false
 	if len(pending) > 0 {
 		token = deletionToken(pending)
-		approved = allow == token
+		approved = spec.AllowDeletion == token
 	}
 	keep := map[string]bool{}
 	if !approved {
@@ -487,7 +669,7 @@ func (e *Engine) SyncShard(ctx context.Context, in ShardInput) RegistryOutput {
 		order = append(order, n)
 	}
 	sort.Strings(order)
-	var conds []any
+	conds := []any{condition("DatabaseReachable", "True", "QuerySucceeded", fmt.Sprintf("%d rows with Tenants in this shard", len(in.Rows.Active)))}
 	pend := map[string]any{"count": 0}
 	switch {
 	case approved:
@@ -499,6 +681,8 @@ func (e *Engine) SyncShard(ctx context.Context, in ShardInput) RegistryOutput {
 		conds = append(conds, condition("DeletionPending", "False", "NothingPending", ""))
 	}
 	switch {
+	case len(templates) == 0:
+		conds = append(conds, condition("Ready", "False", "NoTemplates", fmt.Sprintf("no TenantTemplate in namespace %q has spec.registryId %q", reg.TemplateNamespace, reg.Name)))
 	case failed > 0:
 		conds = append(conds, condition("Ready", "False", "TenantsFailed", fmt.Sprintf("%d/%d Tenants ready, %d failed", ready, len(desired), failed)))
 	case ready < len(desired):
@@ -507,13 +691,14 @@ func (e *Engine) SyncShard(ctx context.Context, in ShardInput) RegistryOutput {
 		conds = append(conds, condition("Ready", "True", "AllTenantsReady", fmt.Sprintf("%d/%d Tenants ready", ready, len(desired))))
 	}
 	sortConditions(conds)
-	out := RegistryOutput{
-		NumChildren: len(order), Desired: len(desired), Ready: ready, Failed: failed,
-		Status: map[string]any{
-			"desired": len(desired), "tenants": len(order), "observed": live, "ready": ready, "failed": failed,
-			"pendingDeletion": pend, "conditions": conds,
-		},
+	status := map[string]any{
+		"desired": len(desired), "tenants": len(order), "observed": live, "ready": ready, "failed": failed,
+		"pendingDeletion": pend, "conditions": conds,
 	}
+	if in.Revision != "" {
+		status["rowsRevision"] = in.Revision
+	}
+	out := RegistryOutput{NumChildren: len(order), Desired: len(desired), Ready: ready, Failed: failed, Status: status}
 	if !approved {
 		out.BlockedDeletion = len(pending)
 	}

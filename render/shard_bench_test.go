@@ -13,7 +13,7 @@ import (
 )
 
 // BenchmarkSyncShardedRegistry: the render half of a sharded registry's sync
-// (rows → shards with their Tenants' specs), without claims; the HTTP
+// (rows → row reports, every shard's count and rows revision); the HTTP
 // numbers with MariaDB are hack/regscale -shard-size (docs/performance.md).
 func BenchmarkSyncShardedRegistry(b *testing.B) {
 	for _, rows := range []int{10000, 100000} {
@@ -27,7 +27,7 @@ func BenchmarkSyncShardedRegistry(b *testing.B) {
 			object.SetNested(reg, map[string]any{"shards": json.Number(fmt.Sprint((rows + 1999) / 2000))}, "spec", "sharding")
 			in := render.RegistryInput{Registry: reg, Templates: []object.Obj{fromYAML(b, webTemplateYAML)}, Rows: rowsOf(b, uids...)}
 			for b.Loop() {
-				out, err := e.SyncShardedRegistry(context.Background(), in)
+				out, err := e.SyncShardedRegistry(context.Background(), in, nil)
 				require.NoError(b, err)
 				n := 0
 				for range out.Children {
@@ -40,28 +40,36 @@ func BenchmarkSyncShardedRegistry(b *testing.B) {
 }
 
 // BenchmarkSyncShard: one shard of 2,000 Tenants, all observed — its
-// request does not grow with the registry.
+// request does not grow with the registry; its rows are picked from the
+// registry's 100,000 (ShardRows, included) as the hook does.
 func BenchmarkSyncShard(b *testing.B) {
 	e, _ := newEngine()
-	uids := make([]string, 2000)
+	uids := make([]string, 100000)
 	for i := range uids {
 		uids[i] = fmt.Sprintf("c%07d", i)
 	}
 	reg := fromYAML(b, registryYAML)
-	object.SetNested(reg, map[string]any{"shards": json.Number("1")}, "spec", "sharding")
+	object.SetNested(reg, map[string]any{"shards": json.Number("50")}, "spec", "sharding")
 	tpl := fromYAML(b, webTemplateYAML)
-	out, err := e.SyncShardedRegistry(context.Background(), render.RegistryInput{Registry: reg, Templates: []object.Obj{tpl}, Rows: rowsOf(b, uids...)})
+	rows := rowsOf(b, uids...)
+	out, err := e.SyncShardedRegistry(context.Background(), render.RegistryInput{Registry: reg, Templates: []object.Obj{tpl}, Rows: rows}, nil)
 	require.NoError(b, err)
 	shard := roundTripObj(b, out.ChildList()[0])
-	first := e.SyncShard(context.Background(), render.ShardInput{Shard: shard, Templates: []object.Obj{tpl}})
+	spec, err := render.ParseShard(shard)
+	require.NoError(b, err)
+	tpls := []object.Obj{tpl}
+	sub, rev := render.ShardRows(rows, e.ShardTemplates(tpls, spec), spec.Index, spec.Shards)
+	first := e.SyncShard(context.Background(), render.ShardInput{Shard: shard, Templates: tpls, Rows: sub, Revision: rev})
 	var observed []render.ObservedTenant
 	for _, t := range first.ChildList() {
 		observed = append(observed, render.ObserveTenant(t))
 	}
-	in := render.ShardInput{Shard: shard, Templates: []object.Obj{tpl}, Observed: observed}
+	want := len(observed)
+	require.InDelta(b, 2000, want, 300)
 	for b.Loop() {
-		res := e.SyncShard(context.Background(), in)
-		require.Equal(b, 2000, res.NumChildren)
+		sub, rev := render.ShardRows(rows, e.ShardTemplates(tpls, spec), spec.Index, spec.Shards)
+		res := e.SyncShard(context.Background(), render.ShardInput{Shard: shard, Templates: tpls, Observed: observed, Rows: sub, Revision: rev})
+		require.Equal(b, want, res.NumChildren)
 		for range res.Children {
 		}
 	}

@@ -3,10 +3,13 @@ package render_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tenant-hooks/tenant-hooks/datasource"
 	"github.com/tenant-hooks/tenant-hooks/render"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
@@ -33,7 +36,7 @@ spec:
 	require.Len(t, plain, 4)
 
 	object.SetNested(reg, map[string]any{"shards": 2}, "spec", "sharding")
-	out, err := e.SyncShardedRegistry(context.Background(), in)
+	out, err := e.SyncShardedRegistry(context.Background(), in, nil)
 	require.NoError(t, err)
 	shards := out.ChildList()
 	require.Len(t, shards, 2)
@@ -43,7 +46,7 @@ spec:
 		require.Equal(t, "", object.Namespace(s))
 		require.Equal(t, render.ShardName("customers", i), object.Name(s))
 		require.Equal(t, "saas", object.String(s, "spec", "templateNamespace"))
-		res := e.SyncShard(context.Background(), render.ShardInput{Shard: roundTripObj(t, s), Templates: []object.Obj{tpl}})
+		res := e.SyncShard(context.Background(), render.ShardInput{Shard: roundTripObj(t, s), Templates: []object.Obj{tpl}, Rows: in.Rows})
 		for _, c := range res.ChildList() {
 			got++
 			want := plain[object.Name(c)]
@@ -78,29 +81,141 @@ func TestHandover(t *testing.T) {
 	require.Nil(t, render.Handover(tenant), "terminating")
 }
 
+// shardOf builds shard index of a registry of n shards as the registry's
+// sync writes it.
+func shardOf(t *testing.T, e *render.Engine, reg object.Obj, tpl object.Obj, rows datasource.Result, index int) object.Obj {
+	t.Helper()
+	out, err := e.SyncShardedRegistry(context.Background(), render.RegistryInput{Registry: reg, Templates: []object.Obj{tpl}, Rows: rows}, nil)
+	require.NoError(t, err)
+	return roundTripObj(t, out.ChildList()[index])
+}
+
+func shardedRegistry(t *testing.T, shards int) object.Obj {
+	reg := fromYAML(t, registryYAML)
+	object.SetNested(reg, map[string]any{"shards": shards}, "spec", "sharding")
+	return reg
+}
+
 // A shard keeps a Tenant it no longer wants until the registry approves
-// exactly that set; a spec it cannot read keeps everything.
+// exactly that set; a spec it cannot read, or rows it cannot read, keep
+// everything.
 func TestSyncShardDeletionHandshake(t *testing.T) {
 	e, _ := newEngine()
-	shard := map[string]any{"apiVersion": render.APIVersion, "kind": "TenantShard",
-		"metadata": map[string]any{"name": "customers-shard-0", "namespace": "saas"},
-		"spec": map[string]any{"registry": "customers", "index": 0, "shards": 1, "tenants": []any{
-			map[string]any{"name": "acme-web", "uid": "acme", "template": "web"}}}}
+	tpl := fromYAML(t, webTemplateYAML)
+	rows := rowsOf(t, "acme")
+	shard := shardOf(t, e, shardedRegistry(t, 1), tpl, rows, 0)
+	require.Equal(t, "customers", object.String(shard, "spec", "registry"))
+	require.Equal(t, "static", object.String(shard, "spec", "registrySpec", "source", "type"), "the registry's spec is copied")
+	require.Nil(t, object.NestedMap(shard, "spec", "registrySpec", "sharding"))
+	tpls := []object.Obj{tpl}
 	obs := []render.ObservedTenant{render.ObserveTenant(observedTenant(t, "acme-web", true)), render.ObserveTenant(observedTenant(t, "gone-web", true))}
-	out := e.SyncShard(context.Background(), render.ShardInput{Shard: shard, Observed: obs})
+	sync := func() render.RegistryOutput {
+		return e.SyncShard(context.Background(), render.ShardInput{Shard: shard, Templates: tpls, Observed: obs, Rows: rows})
+	}
+	out := sync()
 	require.Equal(t, 2, out.NumChildren, "kept until approved")
 	pd := out.Status["pendingDeletion"].(map[string]any)
 	require.Equal(t, 1, pd["count"])
 	token := pd["token"].(string)
 
 	object.SetNested(shard, "not-the-token", "spec", "allowDeletion")
-	require.Equal(t, 2, e.SyncShard(context.Background(), render.ShardInput{Shard: shard, Observed: obs}).NumChildren)
+	require.Equal(t, 2, sync().NumChildren)
 	object.SetNested(shard, token, "spec", "allowDeletion")
-	out = e.SyncShard(context.Background(), render.ShardInput{Shard: shard, Observed: obs})
+	out = sync()
 	require.Equal(t, 1, out.NumChildren)
 	require.Equal(t, "acme-web", object.Name(out.ChildList()[0]))
 
-	object.SetNested(shard, []any{map[string]any{"uid": "x"}}, "spec", "tenants")
-	out = e.SyncShard(context.Background(), render.ShardInput{Shard: shard, Observed: obs})
+	out = e.SyncShard(context.Background(), render.ShardInput{Shard: shard, Templates: tpls, Observed: obs,
+		Outage: &render.SourceOutage{Reason: "ConnectFailed", Message: "dial tcp: connection refused"}})
+	require.Equal(t, 2, out.NumChildren, "rows that cannot be read keep every Tenant")
+	require.Equal(t, "ConnectFailed", conditionIn(out.Status, "DatabaseReachable")["reason"])
+	require.Equal(t, 5*time.Second, out.ResyncAfter, "and retry with the outage backoff")
+
+	delete(shard["spec"].(map[string]any), "registrySpec")
+	out = sync()
 	require.Equal(t, 2, out.NumChildren, "an unreadable spec keeps every Tenant")
+	require.Equal(t, "InvalidSpec", conditionIn(out.Status, "Ready")["reason"])
+}
+
+func conditionIn(status object.Obj, typ string) map[string]any {
+	for _, c := range object.NestedSlice(status, "conditions") {
+		if m, ok := c.(map[string]any); ok && m["type"] == typ {
+			return m
+		}
+	}
+	return nil
+}
+
+// A shard's rows revision is the one its registry computed for it from the
+// same rows, and changes only when a row of that shard changes.
+func TestShardRowsRevision(t *testing.T) {
+	e, _ := newEngine()
+	tpl := fromYAML(t, webTemplateYAML)
+	var uids []string
+	for i := range 200 {
+		uids = append(uids, fmt.Sprintf("c%04d", i))
+	}
+	rows := rowsOf(t, uids...)
+	reg := shardedRegistry(t, 4)
+	out, err := e.SyncShardedRegistry(context.Background(), render.RegistryInput{Registry: reg, Templates: []object.Obj{tpl}, Rows: rows}, nil)
+	require.NoError(t, err)
+	revs := map[int]string{}
+	total := 0
+	for i, s := range out.ChildList() {
+		sub, rev := render.ShardRows(rows, []string{"web"}, i, 4)
+		require.Equal(t, rev, object.String(s, "spec", "rowsRevision"), "shard %d", i)
+		require.Greater(t, len(sub.Active), 20)
+		for _, r := range sub.Active {
+			require.Equal(t, i, render.ShardIndex(r.UID+"-web", 4))
+		}
+		revs[i] = rev
+		total += len(sub.Active)
+	}
+	require.Equal(t, 200, total)
+
+	// Change one row: only its shard's revision changes.
+	changed := rowsOf(t, uids...)
+	changed.Active[7].Values = map[string]string{"uid": uids[7], "activate": "1", "hostOrUrl": "https://moved.example"}
+	moved := render.ShardIndex(uids[7]+"-web", 4)
+	for i := range 4 {
+		_, rev := render.ShardRows(changed, []string{"web"}, i, 4)
+		require.Equal(t, i != moved, rev == revs[i], "shard %d", i)
+	}
+}
+
+// Colliding names ("a-b"+"c" and "a"+"b-c") share a shard, and the shard
+// lets the observed Tenant keep its plain name, as an unsharded registry
+// does (docs/sharding.md §7).
+func TestShardCollidingNamesKeepTheirHolder(t *testing.T) {
+	e, _ := newEngine()
+	web := fromYAML(t, webTemplateYAML)
+	bweb := fromYAML(t, strings.ReplaceAll(webTemplateYAML, "name: web,", "name: b-web,"))
+	tpls := []object.Obj{web, bweb}
+	rows := rowsOf(t, "a-b", "a", "z")
+	// "a-b"+"web" and "a"+"b-web" are both "a-b-web".
+	holder := observedTenant(t, "a-b-web", true)
+	object.SetNested(holder, "a", "spec", "uid")
+	object.SetNested(holder, "b-web", "spec", "templateRef")
+	plain := e.SyncRegistry(context.Background(), render.RegistryInput{Registry: fromYAML(t, registryYAML), Templates: tpls, Rows: rows,
+		Observed: []render.ObservedTenant{render.ObserveTenant(holder)}})
+	want := map[string]string{}
+	for _, c := range plain.ChildList() {
+		want[object.Name(c)] = object.String(c, "spec", "uid") + "/" + object.String(c, "spec", "templateRef")
+	}
+	require.Equal(t, "a/b-web", want["a-b-web"], "the unsharded registry lets the holder keep the name")
+
+	const n = 3
+	reg := shardedRegistry(t, n)
+	got := map[string]string{}
+	for i := range n {
+		s := shardOf(t, e, reg, web, rows, i)
+		var obs []render.ObservedTenant
+		if i == render.ShardIndex("a-b-web", n) {
+			obs = append(obs, render.ObserveTenant(holder))
+		}
+		for _, c := range e.SyncShard(context.Background(), render.ShardInput{Shard: s, Templates: tpls, Observed: obs, Rows: rows}).ChildList() {
+			got[object.Name(c)] = object.String(c, "spec", "uid") + "/" + object.String(c, "spec", "templateRef")
+		}
+	}
+	require.Equal(t, want, got, "the shards answer the unsharded registry's names")
 }

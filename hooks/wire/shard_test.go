@@ -14,8 +14,8 @@ import (
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
 
-// The spliced encoding of a sharded answer is byte for byte what
-// encoding/json writes for the same answer.
+// A sharded answer (shards with a copy of the registry's spec, legacy
+// Tenants) encodes byte for byte as encoding/json writes it.
 func TestEncodeShardedAnswerMatchesEncodingJSON(t *testing.T) {
 	var rows []map[string]any
 	for i := range 40 {
@@ -36,12 +36,12 @@ func TestEncodeShardedAnswerMatchesEncodingJSON(t *testing.T) {
 			"metadata": map[string]any{"name": "legacy", "namespace": "saas", "labels": map[string]any{"a": "<b>"}}, "spec": map[string]any{"uid": "legacy"}})},
 	}
 	e := render.New(render.Options{})
-	out, err := e.SyncShardedRegistry(context.Background(), in)
+	out, err := e.SyncShardedRegistry(context.Background(), in, nil)
 	require.NoError(t, err)
-	got, err := EncodeShardedAnswer(out)
+	got, err := EncodeRegistryAnswer(out)
 	require.NoError(t, err)
 
-	out2, err := e.SyncShardedRegistry(context.Background(), in)
+	out2, err := e.SyncShardedRegistry(context.Background(), in, nil)
 	require.NoError(t, err)
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -59,7 +59,7 @@ func TestObserveShardStreamedAsInMemory(t *testing.T) {
 	body := []byte(`{"parent":{"metadata":{"name":"customers","namespace":"saas"}},"children":{"TenantShard.operator.kubernetes-tenants.org/v1":{"saas/customers-shard-1":{
 		"apiVersion":"operator.kubernetes-tenants.org/v1","kind":"TenantShard",
 		"metadata":{"name":"customers-shard-1","namespace":"saas","uid":"u1","generation":3,"managedFields":[{"x":1}]},
-		"spec":{"registry":"customers","index":1,"shards":4,"tenants":[{"metadata":{"name":"a"},"spec":{"uid":"a"}}]},
+		"spec":{"registry":"customers","index":1,"shards":4,"rowsRevision":"r1","registrySpec":{"source":{"type":"mysql","mysql":{"host":"db"}}}},
 		"status":{"observedGeneration":2,"desired":1,"tenants":2,"observed":2,"ready":1,"failed":1,"pendingDeletion":{"count":1,"token":"abc"}}}}}}`)
 	streamed, err := DecodeRegistryStream(bytes.NewReader(body), 0)
 	require.NoError(t, err)
@@ -68,6 +68,6 @@ func TestObserveShardStreamedAsInMemory(t *testing.T) {
 	require.Len(t, streamed.Observed, 1)
 	require.Len(t, whole.Observed, 1)
 	require.Equal(t, whole.Observed[0].Shard, streamed.Observed[0].Shard)
-	require.Equal(t, &render.ObservedShard{Name: "customers-shard-1", UID: "u1", Index: 1, Shards: 4, Generation: 3, ObservedGeneration: 2,
+	require.Equal(t, &render.ObservedShard{Name: "customers-shard-1", UID: "u1", Index: 1, Shards: 4, Revision: "r1", Generation: 3, ObservedGeneration: 2,
 		Reported: true, Desired: 1, Tenants: 2, Observed: 2, Ready: 1, Failed: 1, Pending: 1, PendingToken: "abc"}, streamed.Observed[0].Shard)
 }

@@ -48,7 +48,7 @@ func newFleet(t *testing.T, n int, sharding map[string]any) *fleet {
 			"id": "cfg", "nameTemplate": "{{ .uid }}-cfg", "spec": map[string]any{"apiVersion": "v1", "kind": "ConfigMap"}}}}}
 	e := render.New(render.Options{})
 	f.regCtl = sim.RegistryController(e, []object.Obj{tpl}, f.source)
-	f.shardCtl = sim.ShardController(e, []object.Obj{tpl})
+	f.shardCtl = sim.ShardController(e, []object.Obj{tpl}, f.source)
 	return f
 }
 
@@ -344,8 +344,16 @@ func TestShardsOutage(t *testing.T) {
 	for range 3 {
 		f.round(order)
 	}
-	require.True(t, f.settled(3), "shards keep serving their specs while the registry cannot read")
+	require.True(t, f.settled(3), "the registry re-emits its shards and the shards keep their Tenants while nobody can read")
 	require.Empty(t, f.w.Deleted)
+	require.Equal(t, "False", condition(f.reg, "DatabaseReachable")["status"], "the registry says so: %v", f.reg["status"])
+	for _, s := range f.w.List("TenantShard") {
+		require.Equal(t, "False", condition(s, "DatabaseReachable")["status"], "and so does every shard")
+	}
+	f.outage = false
+	f.converge(3, order, 4)
+	require.Equal(t, before, f.uids())
+	require.Equal(t, "True", condition(f.reg, "DatabaseReachable")["status"])
 }
 
 func TestShardsRelayoutRefused(t *testing.T) {

@@ -41,21 +41,21 @@ func RegistryController(e *render.Engine, templates []object.Obj, src Source) *C
 			if shards && !render.IsSharded(parent) {
 				return nil, nil, fmt.Errorf("registry has TenantShards but no spec.sharding: refused, as the hook does")
 			}
-			switch {
-			case err != nil && render.IsSharded(parent):
-				// A sharded registry answers an outage non-200 (hooks/shard.go).
-				return nil, nil, err
-			case err != nil:
-				// An unsharded one re-emits every observed Tenant (hooks/registry.go).
-				reg, _ := render.ParseRegistry(parent)
-				out = render.KeepForOutage(in, reg, render.SourceOutage{Reason: "Unreachable", Message: err.Error()})
-				return out.ChildList(), out.Status, nil
+			var outage *render.SourceOutage
+			if err != nil {
+				outage = &render.SourceOutage{Reason: "Unreachable", Message: err.Error()}
 			}
-			if render.IsSharded(parent) {
-				if out, err = e.SyncShardedRegistry(context.Background(), in); err != nil {
+			switch {
+			case render.IsSharded(parent):
+				// A sharded registry re-emits its shards as observed (hooks/shard.go).
+				if out, err = e.SyncShardedRegistry(context.Background(), in, outage); err != nil {
 					return nil, nil, err
 				}
-			} else {
+			case outage != nil:
+				// An unsharded one re-emits every observed Tenant (hooks/registry.go).
+				reg, _ := render.ParseRegistry(parent)
+				out = render.KeepForOutage(in, reg, *outage)
+			default:
 				out = e.SyncRegistry(context.Background(), in)
 			}
 			return roundTrip(out.ChildList()), out.Status, nil
@@ -64,8 +64,10 @@ func RegistryController(e *render.Engine, templates []object.Obj, src Source) *C
 }
 
 // ShardController is tenantshard-controller: TenantShard → Tenant; its
-// customize delivers the templates.
-func ShardController(e *render.Engine, templates []object.Obj) *Controller {
+// customize delivers the templates, and it reads its registry's rows from
+// the same source as the registry (hooks/shard.go: through the shared
+// snapshot, here directly), keeping its part of them.
+func ShardController(e *render.Engine, templates []object.Obj, src Source) *Controller {
 	return &Controller{
 		Parent:   "TenantShard",
 		Children: []string{"Tenant"},
@@ -74,8 +76,13 @@ func ShardController(e *render.Engine, templates []object.Obj) *Controller {
 			for _, c := range children {
 				in.Observed = append(in.Observed, render.ObserveTenant(c))
 			}
+			rows, err := src()
+			if err != nil {
+				in.Outage = &render.SourceOutage{Reason: "Unreachable", Message: err.Error()}
+			} else if spec, perr := render.ParseShard(parent); perr == nil {
+				in.Rows, in.Revision = render.ShardRows(rows, e.ShardTemplates(templates, spec), spec.Index, spec.Shards)
+			}
 			out := e.SyncShard(context.Background(), in)
-			// The shard's JSON entries arrive as the API server stores them.
 			return roundTrip(out.ChildList()), out.Status, nil
 		},
 	}

@@ -1,0 +1,153 @@
+package snapshot
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/tenant-hooks/tenant-hooks/datasource"
+)
+
+// Outcome is how a Get was answered, for metrics.
+type Outcome string
+
+const (
+	Hit    Outcome = "hit"    // a snapshot young enough was held
+	Read   Outcome = "read"   // this call read the source
+	Shared Outcome = "shared" // another call's read in flight was waited for
+)
+
+// Cache holds the rows last read for each key (a source and the columns
+// read from it). The zero value is not usable; use New.
+type Cache struct {
+	maxRows int
+	now     func() time.Time
+
+	mu      sync.Mutex
+	entries map[string]*entry
+	rows    int // rows held by completed entries
+	tick    uint64
+}
+
+type entry struct {
+	done chan struct{} // closed when the read finished
+	res  datasource.Result
+	err  error
+	at   time.Time // when the read started: the rows are at least this fresh
+	used uint64    // last use, for eviction
+	rows int
+}
+
+// New returns a cache holding at most maxRows rows (counted as the rows a
+// read returned, active or not) over all keys; 0 disables it: every Get
+// reads.
+func New(maxRows int) *Cache {
+	return &Cache{maxRows: maxRows, now: time.Now, entries: map[string]*entry{}}
+}
+
+// Get returns the rows of key read at most maxAge ago, calling read when it
+// holds none: concurrent calls for one key share one read (and its error).
+// It also returns how old the rows are (since their read started). The
+// Result is shared by every caller and must not be modified.
+func (c *Cache) Get(ctx context.Context, key string, maxAge time.Duration, read func(context.Context) (datasource.Result, error)) (datasource.Result, time.Duration, Outcome, error) {
+	if c.maxRows <= 0 {
+		res, err := read(ctx)
+		return res, 0, Read, err
+	}
+	c.mu.Lock()
+	c.tick++
+	if e := c.entries[key]; e != nil {
+		select {
+		case <-e.done:
+			if age := c.now().Sub(e.at); age <= maxAge {
+				e.used = c.tick
+				c.mu.Unlock()
+				return e.res, age, Hit, nil
+			}
+		default:
+			// A read in flight started after any snapshot this caller
+			// could have been given: wait for it.
+			c.mu.Unlock()
+			select {
+			case <-e.done:
+				return e.res, c.age(e), Shared, e.err
+			case <-ctx.Done():
+				return datasource.Result{}, 0, Shared, ctx.Err()
+			}
+		}
+	}
+	e := &entry{done: make(chan struct{}), at: c.now(), used: c.tick}
+	c.replace(key, e)
+	c.mu.Unlock()
+
+	res, err := read(ctx)
+
+	c.mu.Lock()
+	e.res, e.err = res, err
+	if c.entries[key] == e {
+		if err != nil {
+			delete(c.entries, key)
+		} else {
+			e.rows = max(res.Total, len(res.Active))
+			c.rows += e.rows
+			c.evict(key)
+		}
+	}
+	close(e.done)
+	c.mu.Unlock()
+	return res, c.age(e), Read, err
+}
+
+func (c *Cache) age(e *entry) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now().Sub(e.at)
+}
+
+// SetClock replaces the clock (tests of the callers' freshness rules).
+func (c *Cache) SetClock(now func() time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = now
+}
+
+// replace puts e at key, dropping what was there. Callers hold mu.
+func (c *Cache) replace(key string, e *entry) {
+	if old := c.entries[key]; old != nil {
+		c.rows -= old.rows
+	}
+	c.entries[key] = e
+}
+
+// evict drops the least recently used completed snapshots until the rows
+// held fit; the one just read (keep) goes last, so a single source larger
+// than the bound is read, used by its callers, and not held. Callers hold
+// mu.
+func (c *Cache) evict(keep string) {
+	for c.rows > c.maxRows {
+		victim, oldest := "", uint64(0)
+		for k, e := range c.entries {
+			if k == keep || e.rows == 0 {
+				continue
+			}
+			if victim == "" || e.used < oldest {
+				victim, oldest = k, e.used
+			}
+		}
+		if victim == "" {
+			victim = keep
+		}
+		c.rows -= c.entries[victim].rows
+		delete(c.entries, victim)
+		if victim == keep {
+			return
+		}
+	}
+}
+
+// Rows is the number of rows held, for a gauge.
+func (c *Cache) Rows() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rows
+}

@@ -1,0 +1,169 @@
+package snapshot
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenant-hooks/tenant-hooks/datasource"
+)
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time          { return c.t }
+func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
+
+func result(n int) datasource.Result {
+	res := datasource.Result{Total: n}
+	for i := range n {
+		res.Active = append(res.Active, datasource.Record{UID: string(rune('a' + i%26))})
+	}
+	return res
+}
+
+func newCache(maxRows int) (*Cache, *clock) {
+	c := New(maxRows)
+	clk := &clock{t: time.Unix(1000, 0)}
+	c.SetClock(clk.now)
+	return c, clk
+}
+
+func TestGetHoldsWhileYoungEnough(t *testing.T) {
+	c, clk := newCache(100)
+	reads := 0
+	read := func(context.Context) (datasource.Result, error) { reads++; return result(3), nil }
+	ctx := context.Background()
+
+	res, age, how, err := c.Get(ctx, "k", time.Minute, read)
+	require.NoError(t, err)
+	require.Equal(t, Read, how)
+	require.Len(t, res.Active, 3)
+	require.Zero(t, age)
+
+	clk.advance(59 * time.Second)
+	_, age, how, err = c.Get(ctx, "k", time.Minute, read)
+	require.NoError(t, err)
+	require.Equal(t, Hit, how)
+	require.Equal(t, 59*time.Second, age, "the age of the read, not of the call")
+	require.Equal(t, 1, reads)
+
+	_, _, how, _ = c.Get(ctx, "k", 30*time.Second, read)
+	require.Equal(t, Read, how, "a caller asking for fresher rows reads")
+	require.Equal(t, 2, reads)
+	_, _, how, _ = c.Get(ctx, "other", time.Minute, read)
+	require.Equal(t, Read, how, "keys do not share")
+	require.Equal(t, 6, c.Rows(), "both held")
+}
+
+func TestFailedReadsAreNotHeld(t *testing.T) {
+	c, _ := newCache(100)
+	fail := true
+	read := func(context.Context) (datasource.Result, error) {
+		if fail {
+			return datasource.Result{}, errors.New("connection refused")
+		}
+		return result(2), nil
+	}
+	_, _, _, err := c.Get(context.Background(), "k", time.Minute, read)
+	require.Error(t, err)
+	require.Zero(t, c.Rows())
+	fail = false
+	res, _, how, err := c.Get(context.Background(), "k", time.Minute, read)
+	require.NoError(t, err)
+	require.Equal(t, Read, how, "the failure was not held")
+	require.Len(t, res.Active, 2)
+}
+
+// Concurrent calls for one key make one read, and all get its rows.
+func TestConcurrentCallsShareOneRead(t *testing.T) {
+	c := New(1000)
+	var reads atomic.Int32
+	release := make(chan struct{})
+	read := func(context.Context) (datasource.Result, error) {
+		reads.Add(1)
+		<-release
+		return result(5), nil
+	}
+	const callers = 16
+	var wg sync.WaitGroup
+	outcomes := make(chan Outcome, callers)
+	started := make(chan struct{}, callers)
+	for range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			started <- struct{}{}
+			res, _, how, err := c.Get(context.Background(), "k", time.Minute, read)
+			if err == nil && len(res.Active) == 5 {
+				outcomes <- how
+			}
+		}()
+	}
+	for range callers {
+		<-started
+	}
+	// Let every caller reach the cache before the read finishes.
+	require.Eventually(t, func() bool { return reads.Load() == 1 }, 5*time.Second, time.Millisecond)
+	time.Sleep(20 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	close(outcomes)
+	n := 0
+	for range outcomes {
+		n++
+	}
+	require.Equal(t, callers, n, "every caller got the rows")
+	require.Equal(t, int32(1), reads.Load(), "one read")
+}
+
+func TestAWaiterGivesUpAtItsDeadline(t *testing.T) {
+	c := New(1000)
+	release := make(chan struct{})
+	defer close(release)
+	go func() {
+		_, _, _, _ = c.Get(context.Background(), "k", time.Minute, func(context.Context) (datasource.Result, error) { <-release; return result(1), nil })
+	}()
+	require.Eventually(t, func() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.entries["k"] != nil }, 5*time.Second, time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	_, _, how, err := c.Get(ctx, "k", time.Minute, func(context.Context) (datasource.Result, error) { panic("not called") })
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Equal(t, Shared, how)
+}
+
+// The rows held never exceed the bound: the least recently used go first,
+// and a source larger than the bound is read but not held.
+func TestBoundedByRows(t *testing.T) {
+	c, _ := newCache(10)
+	get := func(key string, n int) Outcome {
+		_, _, how, err := c.Get(context.Background(), key, time.Hour, func(context.Context) (datasource.Result, error) { return result(n), nil })
+		require.NoError(t, err)
+		return how
+	}
+	get("a", 4)
+	get("b", 4)
+	require.Equal(t, Hit, get("a", 4)) // a is now the most recent
+	get("c", 4)                         // 12 > 10: b goes
+	require.LessOrEqual(t, c.Rows(), 10)
+	require.Equal(t, Hit, get("a", 4))
+	require.Equal(t, Hit, get("c", 4))
+	require.Equal(t, Read, get("b", 4))
+	require.LessOrEqual(t, c.Rows(), 10)
+
+	require.Equal(t, Read, get("huge", 11))
+	require.LessOrEqual(t, c.Rows(), 10)
+	require.Equal(t, Read, get("huge", 11), "too large to hold")
+
+	off, _ := newCache(0)
+	reads := 0
+	for range 3 {
+		_, _, how, _ := off.Get(context.Background(), "k", time.Hour, func(context.Context) (datasource.Result, error) { reads++; return result(1), nil })
+		require.Equal(t, Read, how)
+	}
+	require.Equal(t, 3, reads, "a zero bound disables the cache")
+}
