@@ -59,7 +59,7 @@ type Config struct {
 	// sources, shared by a registry's sync and its shards' syncs
 	// (datasource/snapshot): ≈ 0.4 KB of memory per row held (docs/sharding.md
 	// §1). A registry larger than the bound is still served, its rows read
-	// per call.
+	// per call. 0 is the default; below 0 disables the snapshots.
 	SnapshotRows int
 	// RetryAfter is sent with 503 answers; Metacontroller honours it only for
 	// 429, but it documents our intent to other callers and load balancers.

@@ -95,7 +95,7 @@ func TestRegistryWithShardsButNoShardingRefused(t *testing.T) {
 	children := map[string]any{"TenantShard." + render.APIVersion: map[string]any{"saas/customers-shard-0": map[string]any{
 		"apiVersion": render.APIVersion, "kind": "TenantShard",
 		"metadata": map[string]any{"name": "customers-shard-0", "namespace": "saas", "uid": "s0"},
-		"spec":     map[string]any{"registry": "customers", "index": 0, "shards": 1, "tenants": []any{}}}}}
+		"spec":     map[string]any{"registry": "customers", "index": 0, "shards": 1, "registrySpec": map[string]any{}}}}}
 	code, ans, _ := post(t, ts, "/hooks/registries/sync", shardedRegistryRequest(t, 5, nil, children))
 	require.Equal(t, http.StatusServiceUnavailable, code, ans)
 
@@ -146,7 +146,9 @@ func shardSyncBody() []byte {
 		"parent": map[string]any{"apiVersion": render.APIVersion, "kind": "TenantShard",
 			"metadata": map[string]any{"name": "customers-shard-0", "namespace": "saas", "uid": "s0"},
 			"spec": map[string]any{"registry": "customers", "index": 0, "shards": 1, "templateNamespace": "saas",
-				"tenants": []any{map[string]any{"name": "a-web", "uid": "a", "template": "web", "values": map[string]any{"uid": "a"}}}}},
+				"registrySpec": map[string]any{"source": map[string]any{"type": "static", "static": map[string]any{"rows": []any{
+					map[string]any{"id": "a", "url": "https://a.example", "active": "1"}}}},
+					"valueMappings": map[string]any{"uid": "id", "hostOrUrl": "url", "activate": "active"}}}},
 		"children": map[string]any{},
 	})
 	return b

@@ -41,6 +41,7 @@ type serveConfig struct {
 	mysqlIdle       time.Duration
 	mysqlMaxOpen    int
 	cacheSize       int
+	snapshotRows    int
 }
 
 func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
@@ -64,6 +65,7 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.DurationVar(&c.mysqlIdle, "mysql-idle-timeout", 5*time.Minute, "close a registry's MySQL pool after this long unused")
 	fs.IntVar(&c.mysqlMaxOpen, "mysql-max-open", 4, "open connections per MySQL target")
 	fs.IntVar(&c.cacheSize, "template-cache-size", 4096, "parsed template strings kept in memory")
+	fs.IntVar(&c.snapshotRows, "snapshot-rows", hooks.DefaultSnapshotRows, "rows of sharded registries' sources kept in memory and shared by a registry's sync and its shards' syncs (≈ 0.4 KB each; 0 reads the rows on every call)")
 	return fs, c
 }
 
@@ -119,6 +121,10 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	sizes.BodyLimit, sizes.RegistryBodyLimit = limit, regLimit
+	sizes.SnapshotRows = c.snapshotRows
+	if c.snapshotRows <= 0 {
+		sizes.SnapshotRows = -1 // hooks.Config: 0 is the default, below 0 disables
+	}
 	if err := runServer(ctx, ln, c, sizes, log); err != nil {
 		log.Error("server", "error", err.Error())
 		return 1

@@ -148,7 +148,7 @@ func TestBoundedByRows(t *testing.T) {
 	get("a", 4)
 	get("b", 4)
 	require.Equal(t, Hit, get("a", 4)) // a is now the most recent
-	get("c", 4)                         // 12 > 10: b goes
+	get("c", 4)                        // 12 > 10: b goes
 	require.LessOrEqual(t, c.Rows(), 10)
 	require.Equal(t, Hit, get("a", 4))
 	require.Equal(t, Hit, get("c", 4))
