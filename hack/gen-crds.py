@@ -271,6 +271,8 @@ def registry_status():
                 "shards": integer(), "maxTenantsPerShard": integer(), "largestShard": integer(),
                 "reporting": integer("Shards that have written a status."),
                 "unshardedTenants": integer("Tenants the registry still owns from before it was sharded."),
+                "shardsOnOtherRows": integer("Shards whose last answer used rows other than the registry's last read "
+                                             "(their deletions wait until they agree)."),
             }),
             "conditions": array(condition(), "Ready, DatabaseReachable, RowsSkipped, DeletionBlocked; sharded "
                                              "registries also ShardLayout and ShardsOverCapacity."),

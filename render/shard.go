@@ -104,7 +104,8 @@ func IsShardKind(kind string) bool { return kind == "TenantShard" || kind == "Cl
 type ObservedShard struct {
 	Name, UID                      string
 	Index, Shards                  int
-	Revision                       string // spec.rowsRevision
+	Revision                       string // spec.rowsRevision: what its registry last read
+	ReportedRevision               string // status.rowsRevision: what its last answer used
 	Generation, ObservedGeneration int64
 	Reported                       bool // has a status written by a shard sync
 	Desired, Tenants, Observed     int
@@ -119,6 +120,7 @@ func ObserveShard(o object.Obj) ObservedTenant {
 	i := func(path ...string) int { v, _ := object.Int64(o, path...); return int(v) }
 	s.Index, s.Shards = i("spec", "index"), i("spec", "shards")
 	s.Revision = object.String(o, "spec", "rowsRevision")
+	s.ReportedRevision = object.String(o, "status", "rowsRevision")
 	st := object.NestedMap(o, "status")
 	if st != nil {
 		_, s.Reported = object.Int64(st, "observed")
@@ -396,8 +398,15 @@ func (e *Engine) SyncShardedRegistry(ctx context.Context, in RegistryInput, outa
 				out.GuardActivated = true
 				out.BlockedDeletion = pending
 			} else {
+				// A shard's pending set is what its own read of the rows and
+				// templates no longer asks for. It is approved only when that
+				// read is the registry's: the revision covers the shard's rows
+				// and the templates of its Tenants, so equal revisions mean the
+				// registry wants none of those Tenants either. A shard that read
+				// other rows (a snapshot of another time, a template not yet
+				// delivered to it) keeps them until the two agree.
 				for i, s := range shards {
-					if s.Pending > 0 {
+					if s.Pending > 0 && s.ReportedRevision == revisions[i] {
 						allow[i] = s.PendingToken
 					}
 				}
@@ -437,7 +446,14 @@ func (e *Engine) SyncShardedRegistry(ctx context.Context, in RegistryInput, outa
 	status["ready"], status["failed"] = ready, failed
 	status["blockedDeletions"] = out.BlockedDeletion
 	status["pendingDeletions"] = pending
-	status["sharding"] = map[string]any{"shards": layout, "maxTenantsPerShard": sh.MaxTenantsPerShard, "largestShard": largest, "reporting": reported, "unshardedTenants": len(legacy)}
+	behind := 0
+	for i, s := range shards {
+		if s.Reported && s.ReportedRevision != revisions[i] {
+			behind++
+		}
+	}
+	status["sharding"] = map[string]any{"shards": layout, "maxTenantsPerShard": sh.MaxTenantsPerShard, "largestShard": largest, "reporting": reported,
+		"unshardedTenants": len(legacy), "shardsOnOtherRows": behind}
 	sortConditions(conds)
 	status["conditions"] = conds
 	out.Status = status

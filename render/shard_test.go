@@ -219,3 +219,53 @@ func TestShardCollidingNamesKeepTheirHolder(t *testing.T) {
 	}
 	require.Equal(t, want, got, "the shards answer the unsharded registry's names")
 }
+
+// The registry approves a shard's pending deletions only when the shard's
+// last answer used the rows (and templates) the registry read: a shard on
+// other rows — another time's snapshot, a template not yet delivered to it —
+// keeps its Tenants until the two agree.
+func TestRegistryApprovesOnlyShardsOnItsRows(t *testing.T) {
+	e, _ := newEngine()
+	tpl := fromYAML(t, webTemplateYAML)
+	var uids []string
+	for i := range 40 {
+		uids = append(uids, fmt.Sprintf("c%04d", i))
+	}
+	rows := rowsOf(t, uids...)
+	reg := shardedRegistry(t, 2)
+	first, err := e.SyncShardedRegistry(context.Background(), render.RegistryInput{Registry: reg, Templates: []object.Obj{tpl}, Rows: rows}, nil)
+	require.NoError(t, err)
+	revs := []string{}
+	for _, s := range first.ChildList() {
+		revs = append(revs, object.String(s, "spec", "rowsRevision"))
+	}
+	observe := func(reported string) []render.ObservedTenant {
+		var obs []render.ObservedTenant
+		for i := range 2 {
+			rev := revs[i]
+			if i == 1 {
+				rev = reported
+			}
+			obs = append(obs, render.ObserveShard(map[string]any{
+				"metadata": map[string]any{"name": render.ShardName("customers", i), "uid": fmt.Sprint("s", i)},
+				"spec":     map[string]any{"index": i, "shards": 2, "rowsRevision": revs[i]},
+				"status": map[string]any{"observed": 20, "desired": 19, "ready": 19, "rowsRevision": rev,
+					"pendingDeletion": map[string]any{"count": 1, "token": fmt.Sprint("tok", i)}}}))
+		}
+		return obs
+	}
+	allowed := func(obs []render.ObservedTenant) []string {
+		out, err := e.SyncShardedRegistry(context.Background(), render.RegistryInput{Registry: reg, Templates: []object.Obj{tpl}, Rows: rows, Observed: obs}, nil)
+		require.NoError(t, err)
+		var got []string
+		for _, s := range out.ChildList() {
+			got = append(got, object.String(s, "spec", "allowDeletion"))
+		}
+		return got
+	}
+	require.Equal(t, []string{"tok0", "tok1"}, allowed(observe(revs[1])), "both shards answered the registry's rows: 2 of 40 within the guard")
+	require.Equal(t, []string{"tok0", ""}, allowed(observe("another-read")), "shard 1 read other rows: not approved")
+	out, err := e.SyncShardedRegistry(context.Background(), render.RegistryInput{Registry: reg, Templates: []object.Obj{tpl}, Rows: rows, Observed: observe("another-read")}, nil)
+	require.NoError(t, err)
+	require.Equal(t, 1, out.Status["sharding"].(map[string]any)["shardsOnOtherRows"])
+}

@@ -60,7 +60,7 @@ func TestObserveShardStreamedAsInMemory(t *testing.T) {
 		"apiVersion":"operator.kubernetes-tenants.org/v1","kind":"TenantShard",
 		"metadata":{"name":"customers-shard-1","namespace":"saas","uid":"u1","generation":3,"managedFields":[{"x":1}]},
 		"spec":{"registry":"customers","index":1,"shards":4,"rowsRevision":"r1","registrySpec":{"source":{"type":"mysql","mysql":{"host":"db"}}}},
-		"status":{"observedGeneration":2,"desired":1,"tenants":2,"observed":2,"ready":1,"failed":1,"pendingDeletion":{"count":1,"token":"abc"}}}}}}`)
+		"status":{"observedGeneration":2,"rowsRevision":"r0","desired":1,"tenants":2,"observed":2,"ready":1,"failed":1,"pendingDeletion":{"count":1,"token":"abc"}}}}}}`)
 	streamed, err := DecodeRegistryStream(bytes.NewReader(body), 0)
 	require.NoError(t, err)
 	whole, err := decodeRegistryWhole(body)
@@ -68,6 +68,6 @@ func TestObserveShardStreamedAsInMemory(t *testing.T) {
 	require.Len(t, streamed.Observed, 1)
 	require.Len(t, whole.Observed, 1)
 	require.Equal(t, whole.Observed[0].Shard, streamed.Observed[0].Shard)
-	require.Equal(t, &render.ObservedShard{Name: "customers-shard-1", UID: "u1", Index: 1, Shards: 4, Revision: "r1", Generation: 3, ObservedGeneration: 2,
+	require.Equal(t, &render.ObservedShard{Name: "customers-shard-1", UID: "u1", Index: 1, Shards: 4, Revision: "r1", ReportedRevision: "r0", Generation: 3, ObservedGeneration: 2,
 		Reported: true, Desired: 1, Tenants: 2, Observed: 2, Ready: 1, Failed: 1, Pending: 1, PendingToken: "abc"}, streamed.Observed[0].Shard)
 }
