@@ -9,6 +9,7 @@ package hooks_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -220,4 +221,22 @@ func TestOutageBackoff(t *testing.T) {
 	require.NotContains(t, ans["status"], render.StatusConsecutiveFailures)
 	require.Equal(t, "True", conditionOf(t, ans["status"].(map[string]any), "DatabaseReachable")["status"])
 	require.Equal(t, float64(30), ans["resyncAfterSeconds"], "back to syncInterval")
+}
+
+// A table larger than the service may hold (--max-source-bytes) is an
+// outage like any other: every observed Tenant kept, the reason and the
+// limit in status.
+func TestOutageResultTooLarge(t *testing.T) {
+	var rows []string
+	for i := range 400 {
+		rows = append(rows, fmt.Sprintf("('c%04d', 'https://c%04d.example', '1', 'pro')", i, i))
+	}
+	seedCustomers(t, append(rows, rowAcme, rowGlobex)...)
+	ts := newServer(t, mysql.PoolOptions{Dial: mysqltest.Redirect(t), MaxResultBytes: 16 << 10}, hooks.Config{})
+	for name, body := range registryFixtures(t) {
+		code, _, raw := secPost(t, ts, "/hooks/registries/sync", body)
+		msg := requireOutageAnswer(t, body, code, raw, "ResultTooLarge", 5)
+		require.Contains(t, msg, "more than the 16 KiB of rows the service may hold", name)
+		require.Contains(t, msg, "--max-source-bytes", name)
+	}
 }

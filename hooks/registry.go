@@ -156,6 +156,7 @@ var mysqlReasons = map[mysql.ErrorKind]string{
 	mysql.KindCanceled:   "Canceled",
 	mysql.KindConnLost:   "ConnectionLost",
 	mysql.KindPoolClosed: "ShuttingDown",
+	mysql.KindTooLarge:   "ResultTooLarge",
 }
 
 func reasonOf(err error, fallback string) string {

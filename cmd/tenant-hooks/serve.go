@@ -42,6 +42,8 @@ type serveConfig struct {
 	mysqlMaxOpen    int
 	cacheSize       int
 	snapshotRows    int
+	maxSourceBytes  string
+	maxSourceLimit  int64
 }
 
 func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
@@ -64,6 +66,7 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long in-flight requests may take to finish on shutdown")
 	fs.DurationVar(&c.mysqlIdle, "mysql-idle-timeout", 5*time.Minute, "close a registry's MySQL pool after this long unused")
 	fs.IntVar(&c.mysqlMaxOpen, "mysql-max-open", 4, "open connections per MySQL target")
+	fs.StringVar(&c.maxSourceBytes, "max-source-bytes", "256Mi", "memory one MySQL read may take (rows estimated at their text plus ≈ 0.3 KB); a larger table is refused as it streams in and its registry keeps every Tenant (DatabaseReachable=False, ResultTooLarge)")
 	fs.IntVar(&c.cacheSize, "template-cache-size", 4096, "parsed template strings kept in memory")
 	fs.IntVar(&c.snapshotRows, "snapshot-rows", hooks.DefaultSnapshotRows, "rows of sharded registries' sources kept in memory and shared by a registry's sync and its shards' syncs (≈ 0.4 KB each; 0 reads the rows on every call)")
 	return fs, c
@@ -100,7 +103,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	for _, f := range []struct {
 		flag, val string
 		dst       *int64
-	}{{"--template-memory", c.templateMemory, &sizes.TemplateMemory}, {"--answer-limit", c.answerLimit, &sizes.AnswerLimit}, {"--registry-answer-limit", c.regAnswerLimit, &sizes.RegistryAnswerLimit}} {
+	}{{"--max-source-bytes", c.maxSourceBytes, &c.maxSourceLimit}, {"--template-memory", c.templateMemory, &sizes.TemplateMemory}, {"--answer-limit", c.answerLimit, &sizes.AnswerLimit}, {"--registry-answer-limit", c.regAnswerLimit, &sizes.RegistryAnswerLimit}} {
 		if *f.dst, err = parseSize(f.val); err != nil {
 			fmt.Fprintf(stderr, "tenant-hooks serve: %s: %v\n", f.flag, err)
 			return 2
@@ -143,7 +146,7 @@ const minWriteMargin = 2 * time.Second
 func runServer(ctx context.Context, ln net.Listener, c *serveConfig, cfg hooks.Config, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	engine := render.New(render.Options{Templates: tmpl.Options{CacheSize: c.cacheSize}})
-	pools := mysql.NewPools(mysql.PoolOptions{IdleTimeout: c.mysqlIdle, MaxOpenPerTarget: c.mysqlMaxOpen})
+	pools := mysql.NewPools(mysql.PoolOptions{IdleTimeout: c.mysqlIdle, MaxOpenPerTarget: c.mysqlMaxOpen, MaxResultBytes: c.maxSourceLimit})
 	defer pools.Close()
 	cfg.HookDeadline, cfg.Version = c.hookDeadline, version
 	srv := hooks.New(cfg, log, engine, pools, reg)

@@ -26,6 +26,7 @@ const (
 	KindCanceled   ErrorKind = "canceled"              // the caller's context was canceled
 	KindConnLost   ErrorKind = "connection lost"       // the connection broke while the query ran
 	KindPoolClosed ErrorKind = "pool closed"           // Pools.Close was called
+	KindTooLarge   ErrorKind = "result too large"      // the rows would need more memory than PoolOptions.MaxResultBytes
 )
 
 // Error is the error type of the MySQL source. Its text names the target

@@ -51,6 +51,26 @@ type PoolOptions struct {
 
 	// Observer, when set, is told about every query.
 	Observer Observer
+
+	// MaxResultBytes bounds the memory one query's rows may take, as
+	// estimated by resultBytes (default DefaultMaxResultBytes; below 0: no
+	// bound). A larger result is abandoned as it streams in and reported as
+	// KindTooLarge, never held: a table the service cannot hold must not take
+	// the process — and every other registry's hooks — down with it.
+	MaxResultBytes int64
+}
+
+// DefaultMaxResultBytes holds ≈ 500,000 rows of the examples' five short
+// columns (≈ 0.5 KB each as estimated), and leaves room in the 512 MiB
+// container for the hooks working on them (docs/datasources.md).
+const DefaultMaxResultBytes = 256 << 20
+
+// resultBytes estimates what one row costs in memory once read: its text,
+// the row's map (≈ 48 bytes per entry with its Value, plus the map header)
+// and the slice slot. A little above the measured cost, so the bound errs
+// on the safe side.
+func resultBytes(text, columns int) int64 {
+	return int64(text) + int64(columns)*48 + 96
 }
 
 // Pools keeps one *sql.DB per MySQL target so that registries reading the
@@ -96,6 +116,9 @@ func NewPools(o PoolOptions) *Pools {
 	}
 	if o.MaxOpenPerTarget <= 0 {
 		o.MaxOpenPerTarget = DefaultMaxOpenPerTarget
+	}
+	if o.MaxResultBytes == 0 {
+		o.MaxResultBytes = DefaultMaxResultBytes
 	}
 	p := &Pools{
 		opts:    o,

@@ -85,10 +85,18 @@ func (s *mysqlSource) rows(ctx context.Context, columns []string) ([]datasource.
 	}
 	hint := s.lastRows.Load()
 	out := make([]datasource.RawRow, 0, hint+hint/8+16)
+	limit, used := s.pools.opts.MaxResultBytes, int64(0)
 	for rs.Next() {
 		buf = buf[:0]
 		if err := rs.Scan(dest...); err != nil {
 			return nil, failed(false, err)
+		}
+		if used += resultBytes(len(buf), n); limit > 0 && used > limit {
+			// Cancel before the deferred Close: closing an unfinished result
+			// set would drain the rest of the table from the socket; the
+			// canceled query's connection is discarded instead.
+			cancel()
+			return nil, s.fail(KindTooLarge, fmt.Errorf("the mapped columns of the table hold more than the %s of rows the service may hold (%d rows read when the limit was reached; --max-source-bytes): nothing was changed; shrink the table or view, or raise the limit with the memory of the service", sizeText(limit), len(out)))
 		}
 		text := string(buf) // one allocation per row for all its cells
 		row := make(datasource.RawRow, n)
@@ -115,6 +123,17 @@ func (s *mysqlSource) rows(ctx context.Context, columns []string) ([]datasource.
 	}
 	s.lastRows.Store(int64(len(out)))
 	return out, nil
+}
+
+// sizeText writes n bytes as KiB or MiB when it is a whole number of them.
+func sizeText(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 func (s *mysqlSource) fail(kind ErrorKind, err error) error {

@@ -681,3 +681,44 @@ func TestErrorQuotesUnprintableTarget(t *testing.T) {
 	require.NotContains(t, err.Error(), "\n")
 	require.Contains(t, err.Error(), `customers\nlevel=ERROR`)
 }
+
+// A table whose rows the service may not hold is refused as it streams in
+// (KindTooLarge, naming the limit and the flag), never held whole; the pool
+// keeps working for the next query.
+func TestMySQLResultTooLarge(t *testing.T) {
+	t.Parallel()
+	srv := mysqlServer(t)
+	tbl := srv.table(t, "large", "id INT AUTO_INCREMENT PRIMARY KEY, uid VARCHAR(64) NOT NULL, url VARCHAR(255) NOT NULL, active TINYINT(1) NOT NULL")
+	const n = 5000
+	data := make([][]any, n)
+	for i := range data {
+		data[i] = []any{fmt.Sprintf("tenant-%05d", i), fmt.Sprintf("https://t%d.example.com", i), 1}
+	}
+	srv.insert(t, tbl, []string{"uid", "url", "active"}, data)
+	m := datasource.Mapping{UID: "uid", HostOrURL: "url", Activate: "active"}
+
+	pools := newTestPools(t, PoolOptions{MaxResultBytes: 64 << 10})
+	src, err := pools.Source(srv.config(t, tbl))
+	require.NoError(t, err)
+	rows, err := src.Rows(testCtx(t), m.Columns())
+	require.Nil(t, rows)
+	require.Equal(t, KindTooLarge, KindOf(err), "%v", err)
+	require.Contains(t, err.Error(), "64 KiB")
+	require.Contains(t, err.Error(), "--max-source-bytes")
+	require.Regexp(t, `\(\d+ rows read when the limit was reached`, err.Error())
+
+	small := srv.table(t, "small", "uid VARCHAR(64) NOT NULL, url VARCHAR(255) NOT NULL, active TINYINT(1) NOT NULL")
+	srv.insert(t, small, []string{"uid", "url", "active"}, [][]any{{"acme", "https://acme.example", 1}})
+	src, err = pools.Source(srv.config(t, small))
+	require.NoError(t, err)
+	rows, err = src.Rows(testCtx(t), m.Columns())
+	require.NoError(t, err, "the same pool serves the next query")
+	require.Len(t, rows, 1)
+
+	unbounded := newTestPools(t, PoolOptions{MaxResultBytes: -1})
+	src, err = unbounded.Source(srv.config(t, tbl))
+	require.NoError(t, err)
+	rows, err = src.Rows(testCtx(t), m.Columns())
+	require.NoError(t, err)
+	require.Len(t, rows, n)
+}
