@@ -60,7 +60,10 @@ type Config struct {
 	// (datasource/snapshot): ≈ 0.4 KB of memory per row held (docs/sharding.md
 	// §1). A registry larger than the bound is still served, its rows read
 	// per call. 0 is the default; below 0 disables the snapshots.
-	SnapshotRows int
+	// SnapshotMemory bounds the same snapshots by their estimated memory
+	// (snapshot.Size), whatever the size of a row.
+	SnapshotRows   int
+	SnapshotMemory int64
 	// RetryAfter is sent with 503 answers; Metacontroller honours it only for
 	// 429, but it documents our intent to other callers and load balancers.
 	RetryAfter time.Duration
@@ -93,6 +96,9 @@ func (c *Config) Defaults() {
 	if c.SnapshotRows == 0 {
 		c.SnapshotRows = DefaultSnapshotRows
 	}
+	if c.SnapshotMemory == 0 {
+		c.SnapshotMemory = DefaultSnapshotMemory
+	}
 }
 
 // DefaultSnapshotRows holds the rows of a 200,000-row sharded registry, or
@@ -100,6 +106,11 @@ func (c *Config) Defaults() {
 // inside the 512 MiB container with the template budgets of 16 concurrent
 // requests (docs/sharding.md §1).
 const DefaultSnapshotRows = 200_000
+
+// DefaultSnapshotMemory bounds the snapshots whatever their rows hold
+// (long values): with --max-source-bytes (256 MiB) for the one read in
+// flight, the two stay inside the 512 MiB container.
+const DefaultSnapshotMemory = 128 << 20
 
 // DefaultTemplateMemory is the default per-request template memory budget.
 // Real tenants render well under 1 MiB; 16 concurrent requests at the full
@@ -124,7 +135,7 @@ type Server struct {
 func New(cfg Config, log *slog.Logger, engine *render.Engine, pools *mysql.Pools, reg *prometheus.Registry) *Server {
 	cfg.Defaults()
 	s := &Server{cfg: cfg, log: log, engine: engine, pools: pools, metrics: metrics.New(reg, cfg.Version), gather: reg,
-		snapshots: snapshot.New(cfg.SnapshotRows)}
+		snapshots: snapshot.New(cfg.SnapshotRows, cfg.SnapshotMemory)}
 	reg.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "tenant_hooks", Name: "template_cache_hits_total",
 			Help: "Template parses served from the cache."}, func() float64 { return float64(engine.T.Stats().Hits) }),
@@ -132,6 +143,8 @@ func New(cfg Config, log *slog.Logger, engine *render.Engine, pools *mysql.Pools
 			Help: "Template parses that missed the cache."}, func() float64 { return float64(engine.T.Stats().Misses) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "tenant_hooks", Name: "row_snapshot_rows",
 			Help: "Rows of sharded registries' sources held in memory for their shards (bounded by --snapshot-rows)."}, func() float64 { return float64(s.snapshots.Rows()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "tenant_hooks", Name: "row_snapshot_bytes",
+			Help: "Estimated memory of those rows (bounded by --snapshot-memory)."}, func() float64 { return float64(s.snapshots.Bytes()) }),
 	)
 	s.ready.Store(true)
 	return s

@@ -44,6 +44,7 @@ type serveConfig struct {
 	snapshotRows    int
 	maxSourceBytes  string
 	maxSourceLimit  int64
+	snapshotMemory  string
 }
 
 func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
@@ -69,6 +70,7 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.maxSourceBytes, "max-source-bytes", "256Mi", "memory one MySQL read may take (rows estimated at their text plus ≈ 0.3 KB); a larger table is refused as it streams in and its registry keeps every Tenant (DatabaseReachable=False, ResultTooLarge)")
 	fs.IntVar(&c.cacheSize, "template-cache-size", 4096, "parsed template strings kept in memory")
 	fs.IntVar(&c.snapshotRows, "snapshot-rows", hooks.DefaultSnapshotRows, "rows of sharded registries' sources kept in memory and shared by a registry's sync and its shards' syncs (≈ 0.4 KB each; 0 reads the rows on every call)")
+	fs.StringVar(&c.snapshotMemory, "snapshot-memory", "128Mi", "estimated memory those snapshots may hold, whatever a row holds")
 	return fs, c
 }
 
@@ -103,7 +105,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	for _, f := range []struct {
 		flag, val string
 		dst       *int64
-	}{{"--max-source-bytes", c.maxSourceBytes, &c.maxSourceLimit}, {"--template-memory", c.templateMemory, &sizes.TemplateMemory}, {"--answer-limit", c.answerLimit, &sizes.AnswerLimit}, {"--registry-answer-limit", c.regAnswerLimit, &sizes.RegistryAnswerLimit}} {
+	}{{"--max-source-bytes", c.maxSourceBytes, &c.maxSourceLimit}, {"--snapshot-memory", c.snapshotMemory, &sizes.SnapshotMemory}, {"--template-memory", c.templateMemory, &sizes.TemplateMemory}, {"--answer-limit", c.answerLimit, &sizes.AnswerLimit}, {"--registry-answer-limit", c.regAnswerLimit, &sizes.RegistryAnswerLimit}} {
 		if *f.dst, err = parseSize(f.val); err != nil {
 			fmt.Fprintf(stderr, "tenant-hooks serve: %s: %v\n", f.flag, err)
 			return 2

@@ -20,29 +20,46 @@ const (
 // Cache holds the rows last read for each key (a source and the columns
 // read from it). The zero value is not usable; use New.
 type Cache struct {
-	maxRows int
-	now     func() time.Time
+	maxRows  int
+	maxBytes int64
+	now      func() time.Time
 
 	mu      sync.Mutex
 	entries map[string]*entry
-	rows    int // rows held by completed entries
+	rows    int   // rows held by completed entries
+	bytes   int64 // their estimated memory (Size)
 	tick    uint64
 }
 
 type entry struct {
-	done chan struct{} // closed when the read finished
-	res  datasource.Result
-	err  error
-	at   time.Time // when the read started: the rows are at least this fresh
-	used uint64    // last use, for eviction
-	rows int
+	done  chan struct{} // closed when the read finished
+	res   datasource.Result
+	err   error
+	at    time.Time // when the read started: the rows are at least this fresh
+	used  uint64    // last use, for eviction
+	rows  int
+	bytes int64
 }
 
 // New returns a cache holding at most maxRows rows (counted as the rows a
-// read returned, active or not) over all keys; 0 disables it: every Get
-// reads.
-func New(maxRows int) *Cache {
-	return &Cache{maxRows: maxRows, now: time.Now, entries: map[string]*entry{}}
+// read returned, active or not) and maxBytes of estimated memory (Size)
+// over all keys; a bound ≤ 0 disables the cache: every Get reads.
+func New(maxRows int, maxBytes int64) *Cache {
+	return &Cache{maxRows: maxRows, maxBytes: maxBytes, now: time.Now, entries: map[string]*entry{}}
+}
+
+// Size estimates the memory a Result holds: per active row its uid and
+// values (substrings of one text per row, so counted once) and its map.
+// Inactive and skipped rows are not kept by datasource.Evaluate.
+func Size(res datasource.Result) int64 {
+	n := int64(0)
+	for _, r := range res.Active {
+		n += 96
+		for _, v := range r.Values {
+			n += int64(len(v)) + 40
+		}
+	}
+	return n
 }
 
 // Get returns the rows of key read at most maxAge ago, calling read when it
@@ -50,7 +67,7 @@ func New(maxRows int) *Cache {
 // It also returns how old the rows are (since their read started). The
 // Result is shared by every caller and must not be modified.
 func (c *Cache) Get(ctx context.Context, key string, maxAge time.Duration, read func(context.Context) (datasource.Result, error)) (datasource.Result, time.Duration, Outcome, error) {
-	if c.maxRows <= 0 {
+	if c.maxRows <= 0 || c.maxBytes <= 0 {
 		res, err := read(ctx)
 		return res, 0, Read, err
 	}
@@ -88,8 +105,9 @@ func (c *Cache) Get(ctx context.Context, key string, maxAge time.Duration, read 
 		if err != nil {
 			delete(c.entries, key)
 		} else {
-			e.rows = max(res.Total, len(res.Active))
+			e.rows, e.bytes = max(res.Total, len(res.Active)), Size(res)
 			c.rows += e.rows
+			c.bytes += e.bytes
 			c.evict(key)
 		}
 	}
@@ -115,6 +133,7 @@ func (c *Cache) SetClock(now func() time.Time) {
 func (c *Cache) replace(key string, e *entry) {
 	if old := c.entries[key]; old != nil {
 		c.rows -= old.rows
+		c.bytes -= old.bytes
 	}
 	c.entries[key] = e
 }
@@ -124,10 +143,10 @@ func (c *Cache) replace(key string, e *entry) {
 // than the bound is read, used by its callers, and not held. Callers hold
 // mu.
 func (c *Cache) evict(keep string) {
-	for c.rows > c.maxRows {
+	for c.rows > c.maxRows || c.bytes > c.maxBytes {
 		victim, oldest := "", uint64(0)
 		for k, e := range c.entries {
-			if k == keep || e.rows == 0 {
+			if k == keep || e.rows == 0 && e.bytes == 0 {
 				continue
 			}
 			if victim == "" || e.used < oldest {
@@ -138,6 +157,7 @@ func (c *Cache) evict(keep string) {
 			victim = keep
 		}
 		c.rows -= c.entries[victim].rows
+		c.bytes -= c.entries[victim].bytes
 		delete(c.entries, victim)
 		if victim == keep {
 			return
@@ -150,4 +170,11 @@ func (c *Cache) Rows() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.rows
+}
+
+// Bytes is the estimated memory held, for a gauge.
+func (c *Cache) Bytes() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bytes
 }

@@ -27,7 +27,7 @@ func result(n int) datasource.Result {
 }
 
 func newCache(maxRows int) (*Cache, *clock) {
-	c := New(maxRows)
+	c := New(maxRows, 1<<30)
 	clk := &clock{t: time.Unix(1000, 0)}
 	c.SetClock(clk.now)
 	return c, clk
@@ -81,7 +81,7 @@ func TestFailedReadsAreNotHeld(t *testing.T) {
 
 // Concurrent calls for one key make one read, and all get its rows.
 func TestConcurrentCallsShareOneRead(t *testing.T) {
-	c := New(1000)
+	c := New(1000, 1<<30)
 	var reads atomic.Int32
 	release := make(chan struct{})
 	read := func(context.Context) (datasource.Result, error) {
@@ -122,7 +122,7 @@ func TestConcurrentCallsShareOneRead(t *testing.T) {
 }
 
 func TestAWaiterGivesUpAtItsDeadline(t *testing.T) {
-	c := New(1000)
+	c := New(1000, 1<<30)
 	release := make(chan struct{})
 	defer close(release)
 	go func() {
@@ -166,4 +166,29 @@ func TestBoundedByRows(t *testing.T) {
 		require.Equal(t, Read, how)
 	}
 	require.Equal(t, 3, reads, "a zero bound disables the cache")
+}
+
+// The estimated memory is bounded too: a few rows with large values take
+// as much room as many small ones.
+func TestBoundedByBytes(t *testing.T) {
+	big := func(n, size int) datasource.Result {
+		res := datasource.Result{Total: n}
+		for i := range n {
+			res.Active = append(res.Active, datasource.Record{UID: string(rune('a' + i)), Values: map[string]string{"v": string(make([]byte, size))}})
+		}
+		return res
+	}
+	require.Equal(t, int64(2*(96+1000+40)), Size(big(2, 1000)))
+	c := New(1000, 3000)
+	get := func(key string, res datasource.Result) Outcome {
+		_, _, how, err := c.Get(context.Background(), key, time.Hour, func(context.Context) (datasource.Result, error) { return res, nil })
+		require.NoError(t, err)
+		return how
+	}
+	get("a", big(2, 1000)) // 2,272 bytes
+	require.Equal(t, Hit, get("a", big(2, 1000)))
+	get("b", big(1, 1000)) // 3,408 > 3,000: a goes
+	require.LessOrEqual(t, c.Bytes(), int64(3000))
+	require.Equal(t, Read, get("a", big(2, 1000)))
+	require.LessOrEqual(t, c.Bytes(), int64(3000))
 }
