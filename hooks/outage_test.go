@@ -9,7 +9,6 @@ package hooks_test
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -227,11 +226,7 @@ func TestOutageBackoff(t *testing.T) {
 // outage like any other: every observed Tenant kept, the reason and the
 // limit in status.
 func TestOutageResultTooLarge(t *testing.T) {
-	var rows []string
-	for i := range 400 {
-		rows = append(rows, fmt.Sprintf("('c%04d', 'https://c%04d.example', '1', 'pro')", i, i))
-	}
-	seedCustomers(t, append(rows, rowAcme, rowGlobex)...)
+	seedCustomers(t, append(customerRows(400), rowAcme, rowGlobex)...)
 	ts := newServer(t, mysql.PoolOptions{Dial: mysqltest.Redirect(t), MaxResultBytes: 16 << 10}, hooks.Config{})
 	for name, body := range registryFixtures(t) {
 		code, _, raw := secPost(t, ts, "/hooks/registries/sync", body)

@@ -95,12 +95,17 @@ func syncShards(t *testing.T, ts *testServer, regAns map[string]any, related any
 	return tenants, answers
 }
 
-func TestShardedRegistryFromMySQL(t *testing.T) {
+// customerRows are n active rows c00, c01, … for seedCustomers.
+func customerRows(n int) []string {
 	var rows []string
-	for i := range 40 {
-		rows = append(rows, fmt.Sprintf("('c%02d', 'https://c%02d.example', '1', 'pro')", i, i))
+	for i := range n {
+		rows = append(rows, fmt.Sprintf("('c%04d', 'https://c%04d.example', '1', 'pro')", i, i))
 	}
-	seedCustomers(t, rows...)
+	return rows
+}
+
+func TestShardedRegistryFromMySQL(t *testing.T) {
+	seedCustomers(t, customerRows(40)...)
 	ts, clk := shardedMySQLServer(t, mysql.PoolOptions{Dial: mysqltest.Redirect(t)})
 
 	// The unsharded answer, for comparison (a second server: its own query).
@@ -199,11 +204,7 @@ func TestShardedRegistryFromMySQL(t *testing.T) {
 // A database outage: the registry answers 200 with every shard as observed
 // and DatabaseReachable=False; every shard answers 200 keeping every Tenant.
 func TestShardedRegistryOutage(t *testing.T) {
-	var rows []string
-	for i := range 12 {
-		rows = append(rows, fmt.Sprintf("('c%02d', 'https://c%02d.example', '1', 'pro')", i, i))
-	}
-	seedCustomers(t, rows...)
+	seedCustomers(t, customerRows(12)...)
 	ts, _ := shardedMySQLServer(t, mysql.PoolOptions{Dial: mysqltest.Redirect(t)})
 	body, req := shardedFixture(t, 2, nil)
 	code, regAns, _ := post(t, ts, "/hooks/registries/sync", body)
