@@ -400,27 +400,14 @@ func (e *Engine) SyncRegistry(ctx context.Context, in RegistryInput) RegistryOut
 	var conds []any
 	existing := len(observed)
 	if len(toDelete) > 0 && existing > 0 {
-		share := len(toDelete) * 100 / existing
 		empty := len(active) == 0 || len(templates) == 0
-		// An active row without a uid may be the row of a Tenant about to
-		// be deleted: the source cannot say which Tenants are gone.
-		unidentified := in.Rows.Skipped > 0
-		if empty || unidentified || share > reg.MaxDeletePct {
+		if why := massDeletion(reg, len(toDelete), existing, empty, in.Rows.Skipped); why != "" {
 			token := deletionToken(toDelete)
 			if reg.AllowDeletion != token {
 				for _, n := range toDelete {
 					entries = append(entries, entry{name: n, row: -1, observed: observed[n]})
 				}
-				why := fmt.Sprintf("%d of %d Tenants (%d%%) would be deleted, above the guard's %d%%", len(toDelete), existing, share, reg.MaxDeletePct)
-				switch {
-				case empty:
-					why = fmt.Sprintf("the source returned no active rows (or no template references the registry) while %d Tenants exist", existing)
-				case unidentified && share <= reg.MaxDeletePct:
-					why = fmt.Sprintf("%d of %d Tenants would be deleted while %d active rows have a NULL or empty uid (see status.skippedRows), so any of them may be the row of a Tenant that would be deleted", len(toDelete), existing, in.Rows.Skipped)
-				}
-				conds = append(conds, condition("DeletionBlocked", "True", "MassDeletionGuard",
-					fmt.Sprintf("%s; they are kept. If this is intended, allow it once with: kubectl annotate %s %s %s=%s --overwrite",
-						why, strings.ToLower(reg.Kind), object.ObjKey("", reg.Name)+nsFlag(reg.Namespace), AnnotationAllowDeletion, token)))
+				conds = append(conds, guardCondition(reg, why+"; they are kept", token))
 				out.GuardActivated = true
 				out.BlockedDeletion = len(toDelete)
 			}
@@ -598,6 +585,36 @@ func nsFlag(ns string) string {
 		return ""
 	}
 	return " -n " + ns
+}
+
+// massDeletion is the mass-deletion guard's rule (docs/policies.md), for a
+// registry and a sharded one alike: deleting pending of existing Tenants
+// needs the one-time allowance when the source returned nothing (empty),
+// while active rows have no uid — any of them may be the row of a Tenant
+// about to be deleted, the source cannot say which are gone — or when the
+// share is above the limit. It says why, or "" when the deletion may go on.
+func massDeletion(reg *Registry, pending, existing int, empty bool, skipped int) string {
+	share := 100
+	if existing > 0 {
+		share = pending * 100 / existing
+	}
+	switch {
+	case empty:
+		return fmt.Sprintf("the source returned no active rows (or no template references the registry) while %d Tenants exist", existing)
+	case skipped > 0 && share <= reg.MaxDeletePct:
+		return fmt.Sprintf("%d of %d Tenants would be deleted while %d active rows have a NULL or empty uid (see status.skippedRows), so any of them may be the row of a Tenant that would be deleted", pending, existing, skipped)
+	case share > reg.MaxDeletePct:
+		return fmt.Sprintf("%d of %d Tenants (%d%%) would be deleted, above the guard's %d%%", pending, existing, share, reg.MaxDeletePct)
+	}
+	return ""
+}
+
+// guardCondition is DeletionBlocked=True with the one-time command that
+// allows exactly the deletion the token names.
+func guardCondition(reg *Registry, why, token string) map[string]any {
+	return condition("DeletionBlocked", "True", "MassDeletionGuard",
+		fmt.Sprintf("%s. If this is intended, allow it once with: kubectl annotate %s %s %s=%s --overwrite",
+			why, strings.ToLower(reg.Kind), object.ObjKey("", reg.Name)+nsFlag(reg.Namespace), AnnotationAllowDeletion, token))
 }
 
 // deletionToken names one exact set of deletions, so an allowance given for

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/tenant-hooks/tenant-hooks/internal/ordered"
 	"github.com/tenant-hooks/tenant-hooks/render/names"
@@ -377,24 +376,10 @@ func (e *Engine) SyncShardedRegistry(ctx context.Context, in RegistryInput, outa
 
 		// The guard, over the whole registry.
 		if pending > 0 {
-			share := 100
-			if existing > 0 {
-				share = pending * 100 / existing
-			}
 			empty := len(in.Rows.Active) == 0 || base.Desired == 0
-			unidentified := in.Rows.Skipped > 0
-			token := deletionToken(tokens)
-			if (empty || unidentified || share > reg.MaxDeletePct) && reg.AllowDeletion != token {
-				why := fmt.Sprintf("%d of %d Tenants (%d%%) would be deleted, above the guard's %d%%", pending, existing, share, reg.MaxDeletePct)
-				switch {
-				case empty:
-					why = fmt.Sprintf("the source returned no active rows (or no template references the registry) while %d Tenants exist", existing)
-				case unidentified && share <= reg.MaxDeletePct:
-					why = fmt.Sprintf("%d of %d Tenants would be deleted while %d active rows have a NULL or empty uid (see status.skippedRows)", pending, existing, in.Rows.Skipped)
-				}
-				conds = append(conds, condition("DeletionBlocked", "True", "MassDeletionGuard",
-					fmt.Sprintf("%s; their shards keep them. If this is intended, allow it once with: kubectl annotate %s %s %s=%s --overwrite",
-						why, strings.ToLower(reg.Kind), object.ObjKey("", reg.Name)+nsFlag(reg.Namespace), AnnotationAllowDeletion, token)))
+			why := massDeletion(reg, pending, existing, empty, in.Rows.Skipped)
+			if token := deletionToken(tokens); why != "" && reg.AllowDeletion != token {
+				conds = append(conds, guardCondition(reg, why+"; their shards keep them", token))
 				out.GuardActivated = true
 				out.BlockedDeletion = pending
 			} else {
