@@ -52,10 +52,7 @@ const StatusConsecutiveFailures = "consecutiveFailures"
 // Metacontroller deletes nothing, because every observed Tenant is in the
 // answer, and skips the terminating ones.
 func KeepForOutage(in RegistryInput, reg *Registry, o SourceOutage) RegistryOutput {
-	failures := 1
-	if n, ok := object.Int64(in.Registry, "status", StatusConsecutiveFailures); ok && n > 0 && n < 1<<20 {
-		failures = int(n) + 1
-	}
+	failures := failuresAfter(in.Registry)
 	out := keepTenants(in, reg, "SourceUnavailable", "the rows could not be read (see DatabaseReachable)")
 	out.ResyncAfter = OutageBackoff(failures)
 	conds := out.Status["conditions"].([]any)
@@ -65,4 +62,13 @@ func KeepForOutage(in RegistryInput, reg *Registry, o SourceOutage) RegistryOutp
 	out.Status[StatusConsecutiveFailures] = failures
 	out.Status["keptTenants"] = out.NumChildren
 	return out
+}
+
+// failuresAfter is the consecutiveFailures of a parent's failed sync: one
+// more than its status says (an implausible count starts over).
+func failuresAfter(parent object.Obj) int {
+	if n, ok := object.Int64(parent, "status", StatusConsecutiveFailures); ok && n > 0 && n < 1<<20 {
+		return int(n) + 1
+	}
+	return 1
 }

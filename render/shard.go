@@ -356,10 +356,7 @@ func (e *Engine) SyncShardedRegistry(ctx context.Context, in RegistryInput, outa
 		for i, s := range shards {
 			revisions[i] = s.Revision
 		}
-		failures := 1
-		if n, ok := object.Int64(in.Registry, "status", StatusConsecutiveFailures); ok && n > 0 && n < 1<<20 {
-			failures = int(n) + 1
-		}
+		failures := failuresAfter(in.Registry)
 		out.ResyncAfter = OutageBackoff(failures)
 		status = map[string]any{"desired": wanted, StatusConsecutiveFailures: failures}
 		conds = append(conds, condition("DatabaseReachable", "False", outage.Reason, outage.Message),
@@ -592,10 +589,7 @@ func (e *Engine) SyncShard(ctx context.Context, in ShardInput) RegistryOutput {
 		return out
 	}
 	if in.Outage != nil {
-		failures := 1
-		if n, ok := object.Int64(in.Shard, "status", StatusConsecutiveFailures); ok && n > 0 && n < 1<<20 {
-			failures = int(n) + 1
-		}
+		failures := failuresAfter(in.Shard)
 		out := keepTenants(in.ToRegistryInput(), spec.Registry, "SourceUnavailable", "the rows could not be read (see DatabaseReachable)")
 		out.ResyncAfter = OutageBackoff(failures)
 		conds := append(out.Status["conditions"].([]any), condition("DatabaseReachable", "False", in.Outage.Reason, in.Outage.Message))
