@@ -356,7 +356,13 @@ func TestCostlyFunctionsStopAtTheDeadline(t *testing.T) {
 		t.Logf("%-28s answer %d in %5.2f s, CPU %5.2f s; CPU in the second after: %4.2f s",
 			f.name, a.code, a.took.Seconds(), (atAnswer - before).Seconds(), (after - atAnswer).Seconds())
 		checkAnswer(t, f.name, a, false)
-		require.Less(t, a.took, deadline+overrun, "%s: answered within the deadline plus one call", f.name)
+		// The work stops at the deadline: the CPU the request used is bounded
+		// by it (a loop that ran on would use its full length, tens of
+		// seconds). Wall time, which a loaded machine stretches (4.4 s for
+		// 0.85 s of CPU was seen with the other core busy), is held only to
+		// what Metacontroller needs: an answer before its 10 s hook timeout.
+		require.Less(t, atAnswer-before, deadline+overrun, "%s: the work stopped within the deadline plus one call", f.name)
+		require.Less(t, a.took, 10*time.Second, "%s: answered before Metacontroller's hook timeout", f.name)
 		require.LessOrEqual(t, after-atAnswer, 150*time.Millisecond, "%s: CPU stops once the answer is out", f.name)
 	}
 }
