@@ -14,8 +14,11 @@ import (
 
 	"github.com/tenant-hooks/tenant-hooks/datasource/mysql"
 	"github.com/tenant-hooks/tenant-hooks/hooks"
+	"github.com/tenant-hooks/tenant-hooks/hooks/wire"
 	"github.com/tenant-hooks/tenant-hooks/internal/golden"
 	"github.com/tenant-hooks/tenant-hooks/internal/mysqltest"
+	"github.com/tenant-hooks/tenant-hooks/render"
+	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
 
 // The answers of every captured request, recorded before the performance
@@ -112,6 +115,7 @@ func TestFixtureAnswersGolden(t *testing.T) {
 	ts := newServer(t, mysql.PoolOptions{Dial: mysqltest.Redirect(t)}, hooks.Config{})
 	got := goldenAnswers(t, ts)[0]
 	require.NotEmpty(t, got)
+	requireSharedTemplatesUnchanged(t)
 	if golden.Update() {
 		var b bytes.Buffer
 		enc := json.NewEncoder(&b)
@@ -138,4 +142,33 @@ func TestFixtureAnswersGolden(t *testing.T) {
 		require.NoError(t, json.Compact(&gc, g.Body))
 		require.Equal(t, wc.String(), gc.String(), "%s: the answer changed; if intended, `make golden-update`", k)
 	}
+}
+
+var sharedTemplateType = object.TypeKey(render.APIVersion, "TenantTemplate")
+
+// requireSharedTemplatesUnchanged checks, after every fixture went through
+// every hook, that no hook modified a TenantTemplate the decoder shares
+// between requests (hooks/wire/shared.go): decoding each fixture again
+// returns the shared values, which must still equal encoding/json's.
+func requireSharedTemplatesUnchanged(t *testing.T) {
+	t.Helper()
+	n := 0
+	for _, name := range goldenFixtures(t) {
+		body := fixture(t, name)
+		var r wire.CompositeRequest
+		if wire.DecodeBytes(body, &r) != nil {
+			continue
+		}
+		var ref struct {
+			Related map[string]map[string]any `json:"related"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		require.NoError(t, dec.Decode(&ref), name)
+		for key, o := range r.Related[sharedTemplateType] {
+			require.Equal(t, ref.Related[sharedTemplateType][key], any(o), "%s: shared template %s was modified", name, key)
+			n++
+		}
+	}
+	require.Positive(t, n, "no fixture carries a TenantTemplate")
 }

@@ -7,6 +7,8 @@
 //     byte-identical for equal answers);
 //   - fastdecode.go, fastencode.go: fast paths behind DecodeBytes and Encode
 //     that produce exactly encoding/json's result (fuzz-tested against it);
+//     shared.go: the decoded TenantTemplates the fast decoder shares between
+//     requests that carry the same bytes (immutable, like the parse cache's);
 //   - registrystream.go, registryanswer.go: the registry sync, the one hook
 //     whose request grows with the data, decoded as it streams in (each
 //     observed Tenant summarised as a render.ObservedTenant) and answered in

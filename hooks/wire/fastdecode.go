@@ -26,7 +26,8 @@ import (
 //     there (it is server-owned and every path that returns an observed
 //     object strips it), and it is the largest part of most objects.
 //     Related objects are decoded in full (the conflict policy names their
-//     field managers).
+//     field managers); a TenantTemplate among them is decoded once and its
+//     value shared by every request carrying the same bytes (shared.go).
 //   - strings of the children share a few large allocations instead of one
 //     each (the parent's and related objects' do not: they end up in metric
 //     labels and template caches, which must not pin a request's strings).
@@ -90,7 +91,7 @@ func decodeEnvelopeFast(b []byte, r *CompositeRequest, children func(*fastParser
 			// their strings get allocations of their own, so a cache entry
 			// never pins an arena chunk of a whole request.
 			p.noArena = true
-			m, ok := p.objectMap(false)
+			m, ok := p.relatedMap()
 			p.noArena = false
 			if !ok {
 				return false
@@ -207,11 +208,22 @@ func (p *fastParser) members(member func(key string) bool) bool {
 
 // objectMap reads "<type key>": {"<object key>": object|null}|null.
 func (p *fastParser) objectMap(rawManaged bool) (ObjectMap, bool) {
-	return p.objectMapOf(func() (object.Obj, bool) { return p.objOrNull(3, rawManaged) })
+	return p.objectMapOf(func(string) (object.Obj, bool) { return p.objOrNull(3, rawManaged) })
 }
 
-// objectMapOf is objectMap with each object read by one.
-func (p *fastParser) objectMapOf(one func() (object.Obj, bool)) (ObjectMap, bool) {
+// relatedMap is objectMap(false) for the related objects, whose
+// TenantTemplates are shared between requests (shared.go).
+func (p *fastParser) relatedMap() (ObjectMap, bool) {
+	return p.objectMapOf(func(typ string) (object.Obj, bool) {
+		if typ == sharedTypeKey {
+			return p.sharedObject(3)
+		}
+		return p.objOrNull(3, false)
+	})
+}
+
+// objectMapOf is objectMap with each object (of type key typ) read by one.
+func (p *fastParser) objectMapOf(one func(typ string) (object.Obj, bool)) (ObjectMap, bool) {
 	if p.lit("null") {
 		return nil, true
 	}
@@ -230,7 +242,7 @@ func (p *fastParser) objectMapOf(one func() (object.Obj, bool)) (ObjectMap, bool
 			if _, dup := objs[k]; dup {
 				return false
 			}
-			o, ok := one()
+			o, ok := one(typ)
 			objs[k] = o
 			return ok
 		})
