@@ -184,7 +184,7 @@ func tenantInputFrom(r *wire.CompositeRequest) render.TenantInput {
 			switch {
 			case typ == templateTypeKey:
 				if object.Name(o) == tplName && object.Namespace(o) == tplNS {
-					in.Template = o
+					in.Template, in.TemplateKey = o, r.TemplateKeys[k]
 				}
 			case typ == "Namespace.v1":
 				if object.Name(o) == object.Namespace(r.Parent) {

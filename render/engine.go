@@ -59,13 +59,48 @@ func (e *Engine) Template(o object.Obj) (*Template, error) {
 	if err != nil {
 		return nil, fmt.Errorf("template %s: %w", ObjRef(o), err)
 	}
+	return e.templateByKey(o, key)
+}
+
+// TemplateKey identifies a TenantTemplate's content in the parse cache.
+type TemplateKey [sha256.Size]byte
+
+// RawTemplateKey is the key of a TenantTemplate decoded from exactly these
+// JSON bytes, for a caller that keeps them (the hooks' decoder, which
+// decodes a template's bytes once and shares the value): the decoder turns
+// the same bytes into the same object every time, so a hash of the bytes
+// identifies what ParseTemplate reads as well as templateKey's canonical
+// encoding does, without walking the object on every request. It is still a
+// hash of the content, never of what a request claims about the object
+// (uid, resourceVersion). Its own key space ('R'; templateKey hashes 'C' or
+// 'J' first) keeps it from ever equalling a canonical key.
+func RawTemplateKey(raw []byte) TemplateKey {
+	h := sha256.New()
+	h.Write([]byte{'R'})
+	h.Write(raw)
+	var k TemplateKey
+	h.Sum(k[:0])
+	return k
+}
+
+// templateOf is Template for a request's template: by key (its
+// RawTemplateKey) when the caller gave one, not zero.
+func (e *Engine) templateOf(o object.Obj, key TemplateKey) (*Template, error) {
+	if key != (TemplateKey{}) {
+		return e.templateByKey(o, key)
+	}
+	return e.Template(o)
+}
+
+// templateByKey is Template once o's key is known.
+func (e *Engine) templateByKey(o object.Obj, key [sha256.Size]byte) (*Template, error) {
 	e.mu.Lock()
 	t, ok := e.templates[key]
 	e.mu.Unlock()
 	if ok {
 		return t, nil
 	}
-	t, err = ParseTemplate(o)
+	t, err := ParseTemplate(o)
 	if err != nil {
 		return nil, err
 	}

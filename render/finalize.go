@@ -137,7 +137,7 @@ func (tc *tenantCtx) templateFacts() map[string]*fact {
 	if tc.in.Template == nil {
 		return out
 	}
-	t, err := tc.e.Template(tc.in.Template)
+	t, err := tc.e.templateOf(tc.in.Template, tc.in.TemplateKey)
 	if err != nil {
 		return out
 	}

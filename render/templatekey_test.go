@@ -1,8 +1,10 @@
 package render
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
+	"reflect"
 	"testing"
 
 	"github.com/tenant-hooks/tenant-hooks/render/object"
@@ -90,5 +92,43 @@ func TestTemplateKeyDistinguishes(t *testing.T) {
 	// What json.Marshal refuses is refused as before.
 	if _, err := templateKey(tpl(map[string]any{"a": math.NaN()})); err == nil {
 		t.Fatal("NaN accepted")
+	}
+}
+
+// TestRawTemplateKey checks the key of a template's bytes: the parse found
+// by it is the parse of the object, and it never equals a canonical key of
+// the same object (its own key space), so an object keyed both ways is
+// parsed twice, never confused.
+func TestRawTemplateKey(t *testing.T) {
+	raw := []byte(`{"metadata": {"name": "web", "namespace": "saas"}, "spec": {"configMaps": [{"id": "c", "nameTemplate": "{{ .uid }}-c", "spec": {"apiVersion": "v1", "kind": "ConfigMap"}}]}}`)
+	var o object.Obj
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&o); err != nil {
+		t.Fatal(err)
+	}
+	e := New(Options{})
+	key := RawTemplateKey(raw)
+	canonical, err := templateKey(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key == canonical || key == (TemplateKey{}) {
+		t.Fatalf("raw key %x collides with the canonical key or zero", key)
+	}
+	byRaw, err := e.templateOf(o, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := e.templateOf(o, key)
+	if err != nil || again != byRaw {
+		t.Fatalf("the raw key did not find its parse again: %v", err)
+	}
+	byObject, err := e.templateOf(o, TemplateKey{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if byObject == byRaw || !reflect.DeepEqual(byObject, byRaw) {
+		t.Fatal("the raw key's parse must be its own entry, equal to the object's")
 	}
 }

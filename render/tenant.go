@@ -24,6 +24,9 @@ type TenantInput struct {
 	// Template is the TenantTemplate Metacontroller delivered as a related
 	// object; nil when it does not exist (deleted, or not yet in the cache).
 	Template object.Obj
+	// TemplateKey, when not zero, is Template's RawTemplateKey: the caller
+	// decoded Template from exactly the bytes it hashed.
+	TemplateKey TemplateKey
 	// Observed are the children Metacontroller observed.
 	Observed []object.Obj
 	// ChildTypes are the TypeKeys ("Deployment.apps/v1") the controller
@@ -214,7 +217,7 @@ func (e *Engine) SyncTenant(ctx context.Context, in TenantInput) (TenantOutput, 
 	if in.Template == nil {
 		tplErr = fmt.Errorf("TenantTemplate %q not found in namespace %q", object.String(in.Tenant, "spec", "templateRef"), templateNamespace(in.Tenant))
 	} else {
-		tc.tpl, tplErr = e.Template(in.Template)
+		tc.tpl, tplErr = e.templateOf(in.Template, in.TemplateKey)
 	}
 	if tplErr != nil {
 		return tc.keepEverything(tplErr), nil

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/tenant-hooks/tenant-hooks/render"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
 
@@ -91,12 +92,12 @@ func decodeEnvelopeFast(b []byte, r *CompositeRequest, children func(*fastParser
 			// their strings get allocations of their own, so a cache entry
 			// never pins an arena chunk of a whole request.
 			p.noArena = true
-			m, ok := p.relatedMap()
+			m, keys, ok := p.relatedMap()
 			p.noArena = false
 			if !ok {
 				return false
 			}
-			r.Related = m
+			r.Related, r.TemplateKeys = m, keys
 		case "finalizing":
 			idx = 4
 			switch {
@@ -208,22 +209,32 @@ func (p *fastParser) members(member func(key string) bool) bool {
 
 // objectMap reads "<type key>": {"<object key>": object|null}|null.
 func (p *fastParser) objectMap(rawManaged bool) (ObjectMap, bool) {
-	return p.objectMapOf(func(string) (object.Obj, bool) { return p.objOrNull(3, rawManaged) })
+	return p.objectMapOf(func(_, _ string) (object.Obj, bool) { return p.objOrNull(3, rawManaged) })
 }
 
 // relatedMap is objectMap(false) for the related objects, whose
-// TenantTemplates are shared between requests (shared.go).
-func (p *fastParser) relatedMap() (ObjectMap, bool) {
-	return p.objectMapOf(func(typ string) (object.Obj, bool) {
-		if typ == sharedTypeKey {
-			return p.sharedObject(3)
+// TenantTemplates are shared between requests (shared.go); keys are the
+// parse cache keys of the shared ones, by object key.
+func (p *fastParser) relatedMap() (m ObjectMap, keys map[string]render.TemplateKey, ok bool) {
+	m, ok = p.objectMapOf(func(typ, k string) (object.Obj, bool) {
+		if typ != sharedTypeKey {
+			return p.objOrNull(3, false)
 		}
-		return p.objOrNull(3, false)
+		o, key, ok := p.sharedObject(3)
+		if ok && key != (render.TemplateKey{}) {
+			if keys == nil {
+				keys = map[string]render.TemplateKey{}
+			}
+			keys[k] = key
+		}
+		return o, ok
 	})
+	return m, keys, ok
 }
 
-// objectMapOf is objectMap with each object (of type key typ) read by one.
-func (p *fastParser) objectMapOf(one func(typ string) (object.Obj, bool)) (ObjectMap, bool) {
+// objectMapOf is objectMap with each object (of type key typ, object key k)
+// read by one.
+func (p *fastParser) objectMapOf(one func(typ, k string) (object.Obj, bool)) (ObjectMap, bool) {
 	if p.lit("null") {
 		return nil, true
 	}
@@ -242,7 +253,7 @@ func (p *fastParser) objectMapOf(one func(typ string) (object.Obj, bool)) (Objec
 			if _, dup := objs[k]; dup {
 				return false
 			}
-			o, ok := one(typ)
+			o, ok := one(typ, k)
 			objs[k] = o
 			return ok
 		})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/tenant-hooks/tenant-hooks/render"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
 
@@ -20,6 +21,10 @@ type CompositeRequest struct {
 	Children   ObjectMap       `json:"children"`
 	Related    ObjectMap       `json:"related"`
 	Finalizing bool            `json:"finalizing"`
+	// TemplateKeys are, by object key, the render.RawTemplateKey of the
+	// related TenantTemplates the fast decoder shares between requests
+	// (shared.go); nil when none is shared. Never part of the body.
+	TemplateKeys map[string]render.TemplateKey `json:"-"`
 }
 
 // CompositeResponse is the answer to a CompositeController sync or finalize.
@@ -175,7 +180,7 @@ func (r *DecoratorRequest) validate() error {
 // path of fastdecode.go (same result; managedFields of the parent and the
 // children stay raw), falling back to Decode for anything unusual.
 func DecodeBytes(b []byte, v any) error {
-	if r, ok := v.(*CompositeRequest); ok && r.Controller == nil && r.Parent == nil && r.Children == nil && r.Related == nil && !r.Finalizing {
+	if r, ok := v.(*CompositeRequest); ok && r.Controller == nil && r.Parent == nil && r.Children == nil && r.Related == nil && r.TemplateKeys == nil && !r.Finalizing {
 		if decodeCompositeFast(b, r) {
 			if err := r.validate(); err != nil {
 				return &DecodeError{Err: err}

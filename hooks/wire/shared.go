@@ -42,53 +42,62 @@ const (
 
 type sharedCache struct {
 	mu    sync.Mutex
-	m     map[string]object.Obj
+	m     map[string]sharedEntry
 	total int
 }
 
-var shared = &sharedCache{m: map[string]object.Obj{}}
-
-func (c *sharedCache) get(b []byte) object.Obj {
-	c.mu.Lock()
-	o := c.m[string(b)]
-	c.mu.Unlock()
-	return o
+// sharedEntry is a template decoded from the bytes of its key, and the
+// parse cache's key of those bytes (render.RawTemplateKey), so that the
+// render core need not walk the object to find its parse.
+type sharedEntry struct {
+	o   object.Obj
+	key render.TemplateKey
 }
 
-func (c *sharedCache) put(b []byte, o object.Obj) {
-	if len(b) > maxSharedBytes || o == nil {
-		return
-	}
+var shared = &sharedCache{m: map[string]sharedEntry{}}
+
+func (c *sharedCache) get(b []byte) (sharedEntry, bool) {
+	c.mu.Lock()
+	e, ok := c.m[string(b)]
+	c.mu.Unlock()
+	return e, ok
+}
+
+func (c *sharedCache) put(b []byte, e sharedEntry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.m[string(b)]; ok {
 		return
 	}
 	if len(c.m) >= maxSharedEntries || c.total+len(b) > maxSharedTotal {
-		c.m, c.total = map[string]object.Obj{}, 0
+		c.m, c.total = map[string]sharedEntry{}, 0
 	}
-	c.m[string(b)] = o
+	c.m[string(b)] = e
 	c.total += len(b)
 }
 
 // sharedObject reads a related object of the shared type (or null) at p.i:
 // the cached value of the same bytes, else decoded as objOrNull does and
-// cached.
-func (p *fastParser) sharedObject(depth int) (object.Obj, bool) {
-	end, ok := objectEnd(p.b, p.i)
-	if !ok || end-p.i > maxSharedBytes {
-		return p.objOrNull(depth, false)
+// cached. key is the object's render.RawTemplateKey, zero when it was not
+// shared.
+func (p *fastParser) sharedObject(depth int) (o object.Obj, key render.TemplateKey, ok bool) {
+	end, found := objectEnd(p.b, p.i)
+	if !found || end-p.i > maxSharedBytes {
+		o, ok = p.objOrNull(depth, false)
+		return o, key, ok
 	}
-	if o := shared.get(p.b[p.i:end]); o != nil {
+	if e, hit := shared.get(p.b[p.i:end]); hit {
 		p.i = end
-		return o, true
+		return e.o, e.key, true
 	}
 	start := p.i
-	o, ok := p.objOrNull(depth, false)
-	if ok && p.i == end {
-		shared.put(p.b[start:end], o)
+	o, ok = p.objOrNull(depth, false)
+	if !ok || p.i != end {
+		return o, key, ok
 	}
-	return o, ok
+	e := sharedEntry{o: o, key: render.RawTemplateKey(p.b[start:end])}
+	shared.put(p.b[start:end], e)
+	return o, e.key, true
 }
 
 // objectEnd finds the end of the JSON object starting at b[i] by counting

@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/tenant-hooks/tenant-hooks/render"
 )
 
 // TestSharedTemplates checks that a TenantTemplate is decoded once and its
@@ -31,8 +33,13 @@ func TestSharedTemplates(t *testing.T) {
 		}
 		return r, r.Related[sharedTypeKey]["s/web"]
 	}
-	_, a := decode(body(`{"metadata": {"name": "a"}}`, tpl))
+	ra, a := decode(body(`{"metadata": {"name": "a"}}`, tpl))
 	rb, b := decode(body(`{"metadata": {"name": "b", "labels": {"x": "{"}}}`, tpl))
+	for _, r := range []CompositeRequest{ra, rb} {
+		if want := render.RawTemplateKey([]byte(tpl)); len(r.TemplateKeys) != 1 || r.TemplateKeys["s/web"] != want {
+			t.Errorf("template keys %x, want s/web: %x", r.TemplateKeys, want)
+		}
+	}
 	if reflect.ValueOf(a).UnsafePointer() != reflect.ValueOf(b).UnsafePointer() {
 		t.Error("the same template bytes were decoded twice")
 	}
