@@ -61,6 +61,8 @@ type Resource struct {
 	WaitForReady        bool
 	Timeout             time.Duration
 	TargetNamespace     string
+	// plan is Spec prepared for rendering (specplan.go); nil: walk Spec.
+	plan *specPlan
 }
 
 // Template is a parsed TenantTemplate: resources in tie-break order plus their
@@ -317,6 +319,7 @@ func parseResource(list string, m map[string]any) (*Resource, []string) {
 		errs = append(errs, "spec needs apiVersion and kind")
 	default:
 		r.Spec = spec
+		r.plan = newSpecPlan(spec, 0)
 	}
 	return r, errs
 }

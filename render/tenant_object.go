@@ -32,7 +32,7 @@ func (tc *tenantCtx) renderObj(r *Resource) (object.Obj, error) {
 	fail := func(field string, err error) (object.Obj, error) {
 		return nil, &RenderError{Template: object.ObjKey(tc.tpl.Namespace, tc.tpl.Name), ResourceID: r.ID, UID: tc.uid, Field: field, Err: err}
 	}
-	v, err := tc.walkSpec(r.Spec)
+	v, err := tc.walkSpec(r)
 	if err != nil {
 		return fail("", err)
 	}
@@ -275,8 +275,14 @@ func (tc *tenantCtx) stringMap(md map[string]any, field string, tplMap map[strin
 // walkSpec renders every string leaf of a resource's spec; map keys are
 // never rendered. An error names the failing field by its path
 // ("spec.a.b[0]: …").
-func (tc *tenantCtx) walkSpec(v any) (any, error) {
-	out, err := tc.walk(v)
+func (tc *tenantCtx) walkSpec(r *Resource) (any, error) {
+	var out any
+	var err error
+	if r.plan != nil {
+		out, err = tc.walkPlan(r.plan)
+	} else {
+		out, err = tc.walk(r.Spec)
+	}
 	if err != nil {
 		we := err.(*walkError)
 		var sb strings.Builder
