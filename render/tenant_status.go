@@ -23,7 +23,7 @@ func (tc *tenantCtx) output() TenantOutput {
 	if children == nil {
 		children = []object.Obj{}
 	}
-	sort.SliceStable(children, func(i, j int) bool { return object.Key(children[i]) < object.Key(children[j]) })
+	sortByKey(children)
 
 	var ready, failed, desired int
 	var waiting, pending, retained int
@@ -82,4 +82,21 @@ func (tc *tenantCtx) output() TenantOutput {
 	}
 	status["conditions"] = conds
 	return TenantOutput{Children: children, Status: status, ResyncAfter: tc.resync, TimeDependent: tc.timeDep}
+}
+
+// sortByKey sorts objects by object.Key, stably, working out each key once
+// rather than twice per comparison.
+func sortByKey(objs []object.Obj) {
+	type keyed struct {
+		k string
+		o object.Obj
+	}
+	ks := make([]keyed, len(objs))
+	for i, o := range objs {
+		ks[i] = keyed{object.Key(o), o}
+	}
+	sort.SliceStable(ks, func(i, j int) bool { return ks[i].k < ks[j].k })
+	for i := range ks {
+		objs[i] = ks[i].o
+	}
 }
