@@ -37,7 +37,7 @@ var sharedTypeKey = object.TypeKey(render.APIVersion, "TenantTemplate")
 const (
 	maxSharedBytes   = 256 << 10
 	maxSharedEntries = 256
-	maxSharedTotal   = 4 << 20
+	maxSharedTotal   = 2 << 20
 )
 
 type sharedCache struct {
