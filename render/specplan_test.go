@@ -30,15 +30,15 @@ func TestSpecPlanMatchesWalk(t *testing.T) {
 	vars := map[string]any{"uid": "acme", "registryId": "customers", "replicas": "2"}
 	for i, spec := range specs {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
-			run := func(f func(tc *tenantCtx) (any, error)) (any, error, int64) {
+			run := func(f func(tc *tenantCtx) (any, error)) (any, int64, error) {
 				e := New(Options{Templates: tmpl.Options{}})
 				b := tmpl.NewBudget(2000)
 				tc := &tenantCtx{e: e, ctx: tmpl.WithBudget(context.Background(), b), vars: vars}
 				out, err := f(tc)
-				return out, err, b.Used()
+				return out, b.Used(), err
 			}
-			want, wantErr, wantUsed := run(func(tc *tenantCtx) (any, error) { return tc.walk(spec) })
-			got, gotErr, gotUsed := run(func(tc *tenantCtx) (any, error) { return tc.walkPlan(newSpecPlan(spec, 0)) })
+			want, wantUsed, wantErr := run(func(tc *tenantCtx) (any, error) { return tc.walk(spec) })
+			got, gotUsed, gotErr := run(func(tc *tenantCtx) (any, error) { return tc.walkPlan(newSpecPlan(spec, 0)) })
 			if (wantErr != nil) != fails[i] {
 				t.Fatalf("walk's error %v; the case expects failure: %v", wantErr, fails[i])
 			}
