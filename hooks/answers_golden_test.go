@@ -152,9 +152,20 @@ var sharedTemplateType = object.TypeKey(render.APIVersion, "TenantTemplate")
 // returns the shared values, which must still equal encoding/json's.
 func requireSharedTemplatesUnchanged(t *testing.T) {
 	t.Helper()
-	n := 0
+	var bodies [][]byte
 	for _, name := range goldenFixtures(t) {
-		body := fixture(t, name)
+		bodies = append(bodies, fixture(t, name))
+	}
+	requireTemplatesUnchanged(t, bodies...)
+}
+
+// requireTemplatesUnchanged checks that the TenantTemplates of requests
+// already answered, decoded again (and so shared), still equal
+// encoding/json's decoding of the same bytes.
+func requireTemplatesUnchanged(t *testing.T, bodies ...[]byte) {
+	t.Helper()
+	n := 0
+	for i, body := range bodies {
 		var r wire.CompositeRequest
 		if wire.DecodeBytes(body, &r) != nil {
 			continue
@@ -164,11 +175,11 @@ func requireSharedTemplatesUnchanged(t *testing.T) {
 		}
 		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.UseNumber()
-		require.NoError(t, dec.Decode(&ref), name)
+		require.NoError(t, dec.Decode(&ref), "request %d", i)
 		for key, o := range r.Related[sharedTemplateType] {
-			require.Equal(t, ref.Related[sharedTemplateType][key], any(o), "%s: shared template %s was modified", name, key)
+			require.Equal(t, ref.Related[sharedTemplateType][key], any(o), "request %d: shared template %s was modified", i, key)
 			n++
 		}
 	}
-	require.Positive(t, n, "no fixture carries a TenantTemplate")
+	require.Positive(t, n, "no request carries a TenantTemplate")
 }

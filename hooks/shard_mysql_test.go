@@ -84,8 +84,12 @@ func syncShards(t *testing.T, ts *testServer, regAns map[string]any, related any
 		if obs := observed[object.Name(shard)]; obs != nil {
 			children[object.TypeKey(render.APIVersion, "Tenant")] = obs
 		}
-		code, ans, _ := post(t, ts, "/hooks/shards/sync", mustJSON(t, map[string]any{"parent": shard, "children": children, "related": related}))
+		req := mustJSON(t, map[string]any{"parent": shard, "children": children, "related": related})
+		code, ans, _ := post(t, ts, "/hooks/shards/sync", req)
 		require.Equal(t, http.StatusOK, code, ans)
+		// The shard hook shares the decoded templates too, and must not
+		// modify them.
+		requireTemplatesUnchanged(t, req)
 		for _, tn := range ans["children"].([]any) {
 			tm := tn.(map[string]any)
 			tenants[object.Name(tm)] = tm
@@ -152,11 +156,12 @@ func TestShardedRegistryFromMySQL(t *testing.T) {
 	// the revision of the shards the row's Tenants fall into.
 	mysqltest.Exec(t, "INSERT INTO saas.customers VALUES ('zz', 'https://zz.example', '1', 'pro')")
 	clk.advance(30 * time.Second)
-	code, again, _ := post(t, ts, "/hooks/registries/sync", body)
+	code, early, _ := post(t, ts, "/hooks/registries/sync", body)
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, 1, mysqlQueries(t, ts), "within 0.9 × syncInterval the registry reuses its read")
+	require.EqualValues(t, 80, early["status"].(map[string]any)["desired"], "and does not see the row yet")
 	clk.advance(30 * time.Second)
-	code, again, _ = post(t, ts, "/hooks/registries/sync", body)
+	code, again, _ := post(t, ts, "/hooks/registries/sync", body)
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, 2, mysqlQueries(t, ts), "its periodic sync reads")
 	require.EqualValues(t, 82, again["status"].(map[string]any)["desired"])

@@ -88,10 +88,3 @@ func (w *chunkWriter) write(b []byte) {
 		b = b[n:]
 	}
 }
-
-// splice appends b as a chunk of its own, without copying it; capped at its
-// length, so that the next write starts a new chunk instead of writing into
-// whatever b's array holds beyond it.
-func (w *chunkWriter) splice(b []byte) {
-	w.chunks = append(w.chunks, b[:len(b):len(b)])
-}
