@@ -2,6 +2,7 @@ package datasource
 
 import (
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 
@@ -20,7 +21,61 @@ const MaxExamples = 5
 // hostOrUrl.
 type Record struct {
 	UID    string
-	Values map[string]string
+	Values Values
+}
+
+// Values are a record's template values by name. The names are shared by
+// every record of a Result, so a record costs only its values: a sharded
+// registry's row snapshot holds hundreds of thousands of records, and a map
+// per record cost twice the memory (BenchmarkSnapshotRowBytes). A Values is
+// read-only.
+type Values struct {
+	names *[]string // sorted, unique; shared
+	vals  []string  // vals[i] is the value of (*names)[i]
+}
+
+// ValuesOf builds Values from a map (tests, and callers that have one).
+func ValuesOf(m map[string]string) Values {
+	names := ordered.Keys(m)
+	vals := make([]string, len(names))
+	for i, n := range names {
+		vals[i] = m[n]
+	}
+	return Values{names: &names, vals: vals}
+}
+
+// Len is the number of values.
+func (v Values) Len() int { return len(v.vals) }
+
+// Get returns the value of name and whether there is one.
+func (v Values) Get(name string) (string, bool) {
+	if v.names == nil {
+		return "", false
+	}
+	if i, ok := slices.BinarySearch(*v.names, name); ok {
+		return v.vals[i], true
+	}
+	return "", false
+}
+
+// All yields the values in the byte order of their names.
+func (v Values) All() iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		for i, s := range v.vals {
+			if !yield((*v.names)[i], s) {
+				return
+			}
+		}
+	}
+}
+
+// Map returns a copy of the values as a map.
+func (v Values) Map() map[string]string {
+	m := make(map[string]string, len(v.vals))
+	for k, s := range v.All() {
+		m[k] = s
+	}
+	return m
 }
 
 // SkippedRow explains why a row that would have been active produced no
@@ -53,7 +108,7 @@ type Result struct {
 // candidate is an active row with a uid, its template values already read.
 type candidate struct {
 	uid    string
-	values map[string]string
+	values []string
 }
 
 // sortKey orders candidates without touching them: prefix holds 8 bytes of
@@ -65,7 +120,10 @@ type sortKey struct {
 	pos    int
 }
 
-type extraColumn struct{ variable, column string }
+type extraColumn struct {
+	variable, column string
+	at               int // the variable's place among the value names
+}
 
 // Evaluate applies the activation rule (see Truthy) to rows:
 //
@@ -80,55 +138,107 @@ type extraColumn struct{ variable, column string }
 //     Duplicates;
 //
 // Evaluate does not validate m; call Mapping.Validate first. It reads each
-// row once, in source order, and allocates one map per active row plus two
-// slices.
+// row once, in source order, and allocates one slice of values per active
+// row plus a few slices.
 func Evaluate(m Mapping, rows []RawRow) Result {
-	res := Result{Total: len(rows)}
+	e := NewEvaluator(m, len(rows))
+	for _, row := range rows {
+		e.Add(row)
+	}
+	return e.Result()
+}
 
-	extras := make([]extraColumn, 0, len(m.Extra))
+// Evaluator is Evaluate one row at a time, for a source that streams its
+// rows (RowStreamer): a large read then never holds every raw row, only
+// the values of the active ones. Add the rows in source order, then take
+// the Result once.
+type Evaluator struct {
+	m                    Mapping
+	res                  Result
+	extras               []extraColumn
+	names                []string // the value names, shared by every record
+	uidAt, actAt, hostAt int      // each built-in value's place among them
+	cands                []candidate
+	rows                 int
+}
+
+// NewEvaluator starts an evaluation of m's rows; hint is the expected row
+// count (0 when unknown).
+func NewEvaluator(m Mapping, hint int) *Evaluator {
+	e := &Evaluator{m: m, cands: make([]candidate, 0, hint)}
 	for _, v := range ordered.Keys(m.Extra) {
-		extras = append(extras, extraColumn{variable: v, column: m.Extra[v]})
+		e.extras = append(e.extras, extraColumn{variable: v, column: m.Extra[v]})
 	}
-	nValues := 2 + len(extras)
+	// An extra of a built-in's name (Mapping.Validate refuses it)
+	// overwrites the built-in, as the map of earlier versions did.
+	seen := map[string]bool{"uid": true, "activate": true}
+	e.names = []string{"uid", "activate"}
 	if m.HostOrURL != "" {
-		nValues++
+		seen["hostOrUrl"] = true
+		e.names = append(e.names, "hostOrUrl")
 	}
-
-	cands := make([]candidate, 0, len(rows))
-	for i, row := range rows {
-		act := row[m.Activate]
-		if !Truthy(act) || m.HostOrURL != "" && text(row[m.HostOrURL]) == "" {
-			res.Inactive++
-			continue
+	for _, x := range e.extras {
+		if !seen[x.variable] {
+			seen[x.variable] = true
+			e.names = append(e.names, x.variable)
 		}
-		uid := row[m.UID]
-		if !uid.Valid || uid.S == "" {
-			res.Skipped++
-			if len(res.SkippedExamples) < MaxExamples {
-				reason := "uid column %q is NULL"
-				if uid.Valid {
-					reason = "uid column %q is empty"
-				}
-				res.SkippedExamples = append(res.SkippedExamples, SkippedRow{Index: i, Reason: fmt.Sprintf(reason, m.UID)})
+	}
+	slices.Sort(e.names)
+	at := func(name string) int { i, _ := slices.BinarySearch(e.names, name); return i }
+	e.uidAt, e.actAt, e.hostAt = at("uid"), at("activate"), at("hostOrUrl")
+	for i := range e.extras {
+		e.extras[i].at = at(e.extras[i].variable)
+	}
+	return e
+}
+
+// Add evaluates the next row. It keeps nothing of row itself (a streaming
+// source may reuse it), only the strings of its cells.
+func (e *Evaluator) Add(row RawRow) {
+	i := e.rows
+	e.rows++
+	m := e.m
+	act := row[m.Activate]
+	if !Truthy(act) || m.HostOrURL != "" && text(row[m.HostOrURL]) == "" {
+		e.res.Inactive++
+		return
+	}
+	uid := row[m.UID]
+	if !uid.Valid || uid.S == "" {
+		e.res.Skipped++
+		if len(e.res.SkippedExamples) < MaxExamples {
+			reason := "uid column %q is NULL"
+			if uid.Valid {
+				reason = "uid column %q is empty"
 			}
-			continue
+			e.res.SkippedExamples = append(e.res.SkippedExamples, SkippedRow{Index: i, Reason: fmt.Sprintf(reason, m.UID)})
 		}
-		// Read the values now, while the row is in cache; the few maps built
-		// for duplicates are dropped below.
-		vals := make(map[string]string, nValues)
-		vals["uid"] = uid.S
-		vals["activate"] = act.S
-		if m.HostOrURL != "" {
-			vals["hostOrUrl"] = text(row[m.HostOrURL])
-		}
-		for _, e := range extras {
-			vals[e.variable] = text(row[e.column])
-		}
-		cands = append(cands, candidate{uid: uid.S, values: vals})
+		return
 	}
+	// Read the values now, while the row is in cache; the few slices built
+	// for duplicates are dropped by Result.
+	vals := make([]string, len(e.names))
+	vals[e.uidAt] = uid.S
+	vals[e.actAt] = act.S
+	if m.HostOrURL != "" {
+		vals[e.hostAt] = text(row[m.HostOrURL])
+	}
+	for _, x := range e.extras {
+		vals[x.at] = text(row[x.column])
+	}
+	e.cands = append(e.cands, candidate{uid: uid.S, values: vals})
+}
 
+// Result sorts the active rows by uid and drops duplicates.
+func (e *Evaluator) Result() Result {
+	res := e.res
+	res.Total = e.rows
+	cands := e.cands
+	e.cands = nil
 	// Sort by uid, ties by row position so that the first row wins.
 	keys := sortKeys(cands)
+	names := new([]string) // shared by the records, which must not keep e alive
+	*names = e.names
 	res.Active = make([]Record, 0, len(cands))
 	for i, k := range keys {
 		c := &cands[k.pos]
@@ -139,7 +249,7 @@ func Evaluate(m Mapping, rows []RawRow) Result {
 			}
 			continue
 		}
-		res.Active = append(res.Active, Record{UID: c.uid, Values: c.values})
+		res.Active = append(res.Active, Record{UID: c.uid, Values: Values{names: names, vals: c.values}})
 	}
 	return res
 }

@@ -50,9 +50,9 @@ func TestEvaluate(t *testing.T) {
 			name: "values of an active row",
 			m:    m,
 			rows: []RawRow{{"id": v("acme"), "url": v("https://acme.example.com/x"), "on": v("Yes"), "plan": v("gold"), "rgn": v("eu")}},
-			want: Result{Total: 1, Active: []Record{{UID: "acme", Values: map[string]string{
+			want: Result{Total: 1, Active: []Record{{UID: "acme", Values: ValuesOf(map[string]string{
 				"uid": "acme", "hostOrUrl": "https://acme.example.com/x", "activate": "Yes", "plan": "gold", "region": "eu",
-			}}}},
+			})}}},
 		},
 		{
 			name: "NULL and missing cells become empty strings",
@@ -62,8 +62,8 @@ func TestEvaluate(t *testing.T) {
 				{"id": v("b"), "url": v("b.example"), "on": v("1"), "plan": Value{S: "x"}}, // invalid cell with text: still NULL
 			},
 			want: Result{Total: 2, Active: []Record{
-				{UID: "a", Values: map[string]string{"uid": "a", "hostOrUrl": "a.example", "activate": "1", "plan": "", "region": ""}},
-				{UID: "b", Values: map[string]string{"uid": "b", "hostOrUrl": "b.example", "activate": "1", "plan": "", "region": ""}},
+				{UID: "a", Values: ValuesOf(map[string]string{"uid": "a", "hostOrUrl": "a.example", "activate": "1", "plan": "", "region": ""})},
+				{UID: "b", Values: ValuesOf(map[string]string{"uid": "b", "hostOrUrl": "b.example", "activate": "1", "plan": "", "region": ""})},
 			}},
 		},
 		{
@@ -77,14 +77,14 @@ func TestEvaluate(t *testing.T) {
 				{"id": v("c"), "url": v(" "), "on": v("1")}, // not trimmed, like v1.0
 			},
 			want: Result{Total: 4, Inactive: 3, Active: []Record{
-				{UID: "c", Values: map[string]string{"uid": "c", "hostOrUrl": " ", "activate": "1", "plan": "", "region": ""}},
+				{UID: "c", Values: ValuesOf(map[string]string{"uid": "c", "hostOrUrl": " ", "activate": "1", "plan": "", "region": ""})},
 			}},
 		},
 		{
 			name: "no hostOrUrl mapping, no hostOrUrl value; never host",
 			m:    Mapping{UID: "id", Activate: "on"},
 			rows: []RawRow{{"id": v("a"), "on": v("true"), "url": v("https://ignored")}},
-			want: Result{Total: 1, Active: []Record{{UID: "a", Values: map[string]string{"uid": "a", "activate": "true"}}}},
+			want: Result{Total: 1, Active: []Record{{UID: "a", Values: ValuesOf(map[string]string{"uid": "a", "activate": "true"})}}},
 		},
 		{
 			name: "inactive rows are counted, not examined",
@@ -96,7 +96,7 @@ func TestEvaluate(t *testing.T) {
 				{"id": v("b"), "url": v("b.example"), "on": v("1")},
 			},
 			want: Result{Total: 4, Inactive: 3, Active: []Record{
-				{UID: "b", Values: map[string]string{"uid": "b", "hostOrUrl": "b.example", "activate": "1", "plan": "", "region": ""}},
+				{UID: "b", Values: ValuesOf(map[string]string{"uid": "b", "hostOrUrl": "b.example", "activate": "1", "plan": "", "region": ""})},
 			}},
 		},
 		{
@@ -116,8 +116,8 @@ func TestEvaluate(t *testing.T) {
 					{Index: 3, Reason: `uid column "id" is NULL`},
 				},
 				Active: []Record{
-					{UID: " ", Values: map[string]string{"uid": " ", "activate": "1"}},
-					{UID: "ok", Values: map[string]string{"uid": "ok", "activate": "1"}},
+					{UID: " ", Values: ValuesOf(map[string]string{"uid": " ", "activate": "1"})},
+					{UID: "ok", Values: ValuesOf(map[string]string{"uid": "ok", "activate": "1"})},
 				}},
 		},
 		{
@@ -133,8 +133,8 @@ func TestEvaluate(t *testing.T) {
 			},
 			want: Result{Total: 6, Inactive: 1, Duplicates: 3, DuplicateUIDs: []string{"c", "d"},
 				Active: []Record{
-					{UID: "c", Values: map[string]string{"uid": "c", "activate": "1", "n": "2"}},
-					{UID: "d", Values: map[string]string{"uid": "d", "activate": "1", "n": "1 first active"}},
+					{UID: "c", Values: ValuesOf(map[string]string{"uid": "c", "activate": "1", "n": "2"})},
+					{UID: "d", Values: ValuesOf(map[string]string{"uid": "d", "activate": "1", "n": "1 first active"})},
 				}},
 		},
 		{
@@ -146,14 +146,14 @@ func TestEvaluate(t *testing.T) {
 				{"id": v("_"), "on": v("1")}, {"id": v("0"), "on": v("1")},
 			},
 			want: Result{Total: 8, Active: []Record{
-				{UID: "0", Values: map[string]string{"uid": "0", "activate": "1"}},
-				{UID: "B", Values: map[string]string{"uid": "B", "activate": "1"}},
-				{UID: "_", Values: map[string]string{"uid": "_", "activate": "1"}},
-				{UID: "a10", Values: map[string]string{"uid": "a10", "activate": "1"}},
-				{UID: "a9", Values: map[string]string{"uid": "a9", "activate": "1"}},
-				{UID: "b", Values: map[string]string{"uid": "b", "activate": "1"}},
-				{UID: "é", Values: map[string]string{"uid": "é", "activate": "1"}},
-				{UID: "🚀", Values: map[string]string{"uid": "🚀", "activate": "1"}},
+				{UID: "0", Values: ValuesOf(map[string]string{"uid": "0", "activate": "1"})},
+				{UID: "B", Values: ValuesOf(map[string]string{"uid": "B", "activate": "1"})},
+				{UID: "_", Values: ValuesOf(map[string]string{"uid": "_", "activate": "1"})},
+				{UID: "a10", Values: ValuesOf(map[string]string{"uid": "a10", "activate": "1"})},
+				{UID: "a9", Values: ValuesOf(map[string]string{"uid": "a9", "activate": "1"})},
+				{UID: "b", Values: ValuesOf(map[string]string{"uid": "b", "activate": "1"})},
+				{UID: "é", Values: ValuesOf(map[string]string{"uid": "é", "activate": "1"})},
+				{UID: "🚀", Values: ValuesOf(map[string]string{"uid": "🚀", "activate": "1"})},
 			}},
 		},
 	}
@@ -190,12 +190,35 @@ func TestEvaluateExampleCaps(t *testing.T) {
 	requireCounted(t, res)
 }
 
-func TestEvaluateDoesNotShareMaps(t *testing.T) {
+func TestEvaluateValuesAreEachRecords(t *testing.T) {
 	t.Parallel()
-	m := Mapping{UID: "id", Activate: "on"}
-	res := Evaluate(m, []RawRow{{"id": v("a"), "on": v("1")}, {"id": v("b"), "on": v("1")}})
-	res.Active[0].Values["x"] = "y"
-	require.NotContains(t, res.Active[1].Values, "x")
+	m := Mapping{UID: "id", Activate: "on", Extra: map[string]string{"zone": "z", "a": "x"}}
+	res := Evaluate(m, []RawRow{{"id": v("a"), "on": v("1"), "z": v("eu")}, {"id": v("b"), "on": v("yes"), "x": v("1")}})
+	require.Equal(t, map[string]string{"uid": "a", "activate": "1", "zone": "eu", "a": ""}, res.Active[0].Values.Map())
+	require.Equal(t, map[string]string{"uid": "b", "activate": "yes", "zone": "", "a": "1"}, res.Active[1].Values.Map())
+}
+
+func TestValues(t *testing.T) {
+	t.Parallel()
+	vs := ValuesOf(map[string]string{"uid": "u", "b": "2", "a": "1", "hostOrUrl": ""})
+	require.Equal(t, 4, vs.Len())
+	for name, want := range map[string]string{"uid": "u", "a": "1", "b": "2", "hostOrUrl": ""} {
+		got, ok := vs.Get(name)
+		require.True(t, ok, name)
+		require.Equal(t, want, got, name)
+	}
+	_, ok := vs.Get("host")
+	require.False(t, ok)
+	var names []string
+	for k := range vs.All() {
+		names = append(names, k)
+	}
+	require.Equal(t, []string{"a", "b", "hostOrUrl", "uid"}, names, "byte order of the names")
+	var zero Values
+	_, ok = zero.Get("uid")
+	require.False(t, ok)
+	require.Zero(t, zero.Len())
+	require.Empty(t, zero.Map())
 }
 
 // requireCounted checks that every row is counted exactly once.
@@ -208,7 +231,37 @@ func requireCounted(t testing.TB, r Result) {
 		require.Less(t, r.Active[i-1].UID, r.Active[i].UID, "sorted and unique")
 	}
 	for _, rec := range r.Active {
-		require.Equal(t, rec.UID, rec.Values["uid"])
-		require.NotContains(t, rec.Values, "host")
+		require.Equal(t, rec.UID, rec.Values.Map()["uid"])
+		require.NotContains(t, rec.Values.Map(), "host")
 	}
+}
+
+// An Evaluator keeps nothing of the row maps it is given, so a streaming
+// source may reuse one map for every row.
+func TestEvaluatorWithAReusedRow(t *testing.T) {
+	t.Parallel()
+	m := Mapping{UID: "id", HostOrURL: "url", Activate: "on", Extra: map[string]string{"plan": "plan"}}
+	rows := []RawRow{
+		{"id": v("b"), "url": v("b.example"), "on": v("1"), "plan": v("gold")},
+		{"id": null, "url": v("x.example"), "on": v("1"), "plan": v("x")},
+		{"id": v("a"), "url": v("a.example"), "on": v("yes"), "plan": null},
+		{"id": v("c"), "url": v("c.example"), "on": v("0"), "plan": v("tin")},
+		{"id": v("a"), "url": v("a2.example"), "on": v("1"), "plan": v("dup")},
+	}
+	want := Evaluate(m, rows)
+	e := NewEvaluator(m, 0)
+	row := RawRow{}
+	for _, r := range rows {
+		clear(row)
+		for k, c := range r {
+			row[k] = c
+		}
+		e.Add(row)
+	}
+	row["id"], row["plan"] = v("overwritten"), v("overwritten")
+	got := e.Result()
+	require.Equal(t, want, got)
+	require.Equal(t, 5, got.Total)
+	require.Len(t, got.Active, 2)
+	requireCounted(t, got)
 }

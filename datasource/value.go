@@ -20,3 +20,14 @@ type RawRow map[string]Value
 type Source interface {
 	Rows(ctx context.Context, columns []string) ([]RawRow, error)
 }
+
+// RowStreamer is a Source that can also hand its rows over one at a time
+// (the MySQL source), so that a large read never holds every raw row: a
+// sharded registry's rows are read into an Evaluator, which keeps only the
+// active rows' values. fn gets the rows in source order; row is reused
+// between calls and must not be kept (its strings may be). On an error the
+// rows already given must be discarded: it returns how many rows it gave.
+type RowStreamer interface {
+	Source
+	EachRow(ctx context.Context, columns []string, fn func(row RawRow)) (int, error)
+}

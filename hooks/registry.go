@@ -233,11 +233,34 @@ func (s *Server) sourceOf(reg *render.Registry, related wire.ObjectMap) (datasou
 	}
 }
 
-// readFrom reads the mapped columns of src and evaluates activation.
+// readFrom reads the mapped columns of src and evaluates activation. A
+// source that streams its rows (MySQL) is evaluated as it is read, so the
+// raw rows — a map per row, as much memory again as the Result of a large
+// registry — are never all held at once.
 func (s *Server) readFrom(ctx context.Context, reg *render.Registry, src datasource.Source) (datasource.Result, error) {
 	start := time.Now()
-	raw, err := src.Rows(ctx, reg.Mapping.Columns())
-	s.metrics.QueryDone(reg.SourceType, time.Since(start), len(raw), err) // counts the error
+	var (
+		res datasource.Result
+		n   int
+		err error
+	)
+	if st, ok := src.(datasource.RowStreamer); ok {
+		ev := datasource.NewEvaluator(reg.Mapping, 0)
+		n, err = st.EachRow(ctx, reg.Mapping.Columns(), ev.Add)
+		if err == nil {
+			res = ev.Result()
+		} else {
+			n = 0
+		}
+	} else {
+		var raw []datasource.RawRow
+		raw, err = src.Rows(ctx, reg.Mapping.Columns())
+		n = len(raw)
+		if err == nil {
+			res = datasource.Evaluate(reg.Mapping, raw)
+		}
+	}
+	s.metrics.QueryDone(reg.SourceType, time.Since(start), n, err) // counts the error
 	if err != nil {
 		fallback := "QueryFailed"
 		if reg.SourceType == "static" {
@@ -245,7 +268,7 @@ func (s *Server) readFrom(ctx context.Context, reg *render.Registry, src datasou
 		}
 		return datasource.Result{}, &sourceError{reason: reasonOf(err, fallback), err: fmt.Errorf("registry %s: reading rows: %w", object.ObjKey(reg.Namespace, reg.Name), err)}
 	}
-	return datasource.Evaluate(reg.Mapping, raw), nil
+	return res, nil
 }
 
 // sharedRows is readRows for the registry and the shards of a sharded

@@ -432,8 +432,8 @@ func (e *Engine) SyncRegistry(ctx context.Context, in RegistryInput) RegistryOut
 				continue
 			}
 			rec := active[en.row]
-			values := make(map[string]any, len(rec.Values))
-			for k, s := range rec.Values {
+			values := make(map[string]any, rec.Values.Len())
+			for k, s := range rec.Values.All() {
 				values[k] = s
 			}
 			t := reg.tenant(en.name, rec.UID, en.template, values)

@@ -165,8 +165,7 @@ func observedTenantShard(o ObservedTenant, shards int) int {
 type shardHasher struct {
 	templates []string
 	shards    int
-	keys      []string // the value names, sorted: every record of one Result has the same
-	idx       []int    // per template, the shard of the current row's Tenant
+	idx       []int // per template, the shard of the current row's Tenant
 	buf       []byte
 }
 
@@ -184,9 +183,6 @@ func (h *shardHasher) place(rec datasource.Record) {
 // write folds rec's part in shard into w and returns how many of its
 // Tenants are there.
 func (h *shardHasher) write(w hash.Hash, rec datasource.Record, shard int) int {
-	if len(h.keys) != len(rec.Values) {
-		h.keys = ordered.Keys(rec.Values)
-	}
 	b := append(h.buf[:0], rec.UID...)
 	b = append(b, 0)
 	n := 0
@@ -197,12 +193,7 @@ func (h *shardHasher) write(w hash.Hash, rec datasource.Record, shard int) int {
 			n++
 		}
 	}
-	for _, k := range h.keys {
-		v, ok := rec.Values[k]
-		if !ok { // another key set: sort this record's own
-			h.keys = ordered.Keys(rec.Values)
-			return h.write(w, rec, shard)
-		}
+	for k, v := range rec.Values.All() { // in the byte order of the names
 		b = append(b, k...)
 		b = append(b, 2)
 		b = append(b, v...)
@@ -615,8 +606,8 @@ func (e *Engine) SyncShard(ctx context.Context, in ShardInput) RegistryOutput {
 	desired := make(map[string]object.Obj, len(named))
 	for _, en := range named {
 		rec := in.Rows.Active[en.row]
-		values := make(map[string]any, len(rec.Values))
-		for k, s := range rec.Values {
+		values := make(map[string]any, rec.Values.Len())
+		for k, s := range rec.Values.All() {
 			values[k] = s
 		}
 		t := reg.tenant(en.name, rec.UID, en.template, values)

@@ -175,7 +175,7 @@ func TestShardRowsRevision(t *testing.T) {
 
 	// Change one row: only its shard's revision changes.
 	changed := rowsOf(t, uids...)
-	changed.Active[7].Values = map[string]string{"uid": uids[7], "activate": "1", "hostOrUrl": "https://moved.example"}
+	changed.Active[7].Values = datasource.ValuesOf(map[string]string{"uid": uids[7], "activate": "1", "hostOrUrl": "https://moved.example"})
 	moved := render.ShardIndex(uids[7]+"-web", 4)
 	for i := range 4 {
 		_, rev := render.ShardRows(changed, []string{"web"}, i, 4)

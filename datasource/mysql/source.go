@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -26,17 +27,38 @@ type mysqlSource struct {
 // off part-way never returns the rows read so far.
 func (s *mysqlSource) Rows(ctx context.Context, columns []string) ([]datasource.RawRow, error) {
 	start := time.Now()
-	rows, err := s.rows(ctx, columns)
-	if obs := s.pools.opts.Observer; obs != nil {
-		obs.QueryDone(time.Since(start), len(rows), err)
+	hint := s.lastRows.Load()
+	out := make([]datasource.RawRow, 0, hint+hint/8+16)
+	_, err := s.scan(ctx, columns, func(row datasource.RawRow) { out = append(out, maps.Clone(row)) })
+	if err != nil {
+		out = nil
 	}
-	return rows, err
+	if obs := s.pools.opts.Observer; obs != nil {
+		obs.QueryDone(time.Since(start), len(out), err)
+	}
+	return out, err
 }
 
-func (s *mysqlSource) rows(ctx context.Context, columns []string) ([]datasource.RawRow, error) {
+// EachRow is Rows one row at a time (datasource.RowStreamer): the same
+// query, bounds and errors, but fn gets each row as it is read, in one map
+// reused for every row, so the caller holds only what it keeps of them.
+func (s *mysqlSource) EachRow(ctx context.Context, columns []string, fn func(datasource.RawRow)) (int, error) {
+	start := time.Now()
+	n, err := s.scan(ctx, columns, fn)
+	if obs := s.pools.opts.Observer; obs != nil {
+		if err != nil {
+			n = 0
+		}
+		obs.QueryDone(time.Since(start), n, err)
+	}
+	return n, err
+}
+
+// scan runs the query and gives fn every row, in a map it reuses.
+func (s *mysqlSource) scan(ctx context.Context, columns []string, fn func(datasource.RawRow)) (int, error) {
 	query, err := selectStatement(s.cfg.Table, columns)
 	if err != nil {
-		return nil, s.fail(KindConfig, err)
+		return 0, s.fail(KindConfig, err)
 	}
 
 	qt := s.cfg.QueryTimeout
@@ -55,19 +77,19 @@ func (s *mysqlSource) rows(ctx context.Context, columns []string) ([]datasource.
 
 	pl, err := s.pools.acquire(s.cfg, s.key, s.identity, true)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	defer s.pools.release(pl)
 
 	conn, err := pl.db.Conn(qctx)
 	if err != nil {
-		return nil, failed(true, err)
+		return 0, failed(true, err)
 	}
 	defer conn.Close()
 
 	rs, err := conn.QueryContext(qctx, query)
 	if err != nil {
-		return nil, failed(false, err)
+		return 0, failed(false, err)
 	}
 	defer rs.Close()
 
@@ -83,23 +105,24 @@ func (s *mysqlSource) rows(ctx context.Context, columns []string) ([]datasource.
 		cells[i].v1 = v1
 		dest[i] = &cells[i]
 	}
-	hint := s.lastRows.Load()
-	out := make([]datasource.RawRow, 0, hint+hint/8+16)
+	row := make(datasource.RawRow, n)
+	count := 0
+	// The bound counts what Rows holds of each row (resultBytes), also
+	// for EachRow, whose caller keeps less: one limit, on the safe side.
 	limit, used := s.pools.opts.MaxResultBytes, int64(0)
 	for rs.Next() {
 		buf = buf[:0]
 		if err := rs.Scan(dest...); err != nil {
-			return nil, failed(false, err)
+			return count, failed(false, err)
 		}
 		if used += resultBytes(len(buf), n); limit > 0 && used > limit {
 			// Cancel before the deferred Close: closing an unfinished result
 			// set would drain the rest of the table from the socket; the
 			// canceled query's connection is discarded instead.
 			cancel()
-			return nil, s.fail(KindTooLarge, fmt.Errorf("the mapped columns of the table hold more than the %s of rows the service may hold (%d rows read when the limit was reached; --max-source-bytes): nothing was changed; shrink the table or view, or raise the limit with the memory of the service", sizeText(limit), len(out)))
+			return count, s.fail(KindTooLarge, fmt.Errorf("the mapped columns of the table hold more than the %s of rows the service may hold (%d rows read when the limit was reached; --max-source-bytes): nothing was changed; shrink the table or view, or raise the limit with the memory of the service", sizeText(limit), count))
 		}
 		text := string(buf) // one allocation per row for all its cells
-		row := make(datasource.RawRow, n)
 		for i, c := range cells {
 			if c.valid {
 				row[columns[i]] = datasource.Value{S: text[c.start:c.end], Valid: true}
@@ -107,22 +130,23 @@ func (s *mysqlSource) rows(ctx context.Context, columns []string) ([]datasource.
 				row[columns[i]] = datasource.Value{}
 			}
 		}
-		out = append(out, row)
+		fn(row)
+		count++
 	}
 	if err := rs.Err(); err != nil {
-		return nil, failed(false, err)
+		return count, failed(false, err)
 	}
 	if err := rs.Close(); err != nil {
-		return nil, failed(false, err)
+		return count, failed(false, err)
 	}
 	// database/sql can end an iteration cut short by the context without
 	// reporting it in Err on every path; never hand out a possibly partial
 	// result.
 	if err := qctx.Err(); err != nil {
-		return nil, failed(false, err)
+		return count, failed(false, err)
 	}
-	s.lastRows.Store(int64(len(out)))
-	return out, nil
+	s.lastRows.Store(int64(count))
+	return count, nil
 }
 
 // sizeText writes n bytes as KiB or MiB when it is a whole number of them.

@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenant-hooks/tenant-hooks/datasource"
+	"maps"
+	"reflect"
 )
 
 func testCtx(t *testing.T) context.Context {
@@ -66,9 +68,9 @@ func TestMySQLNullsAndEmptyUID(t *testing.T) {
 	}, res.SkippedExamples)
 	require.Zero(t, res.Duplicates)
 	require.Equal(t, []datasource.Record{
-		{UID: " ", Values: map[string]string{"uid": " ", "hostOrUrl": "https://s.example.com", "activate": "1", "plan": "tin"}},
-		{UID: "acme", Values: map[string]string{"uid": "acme", "hostOrUrl": "https://acme.example.com", "activate": "1", "plan": "gold"}},
-		{UID: "beta", Values: map[string]string{"uid": "beta", "hostOrUrl": "b.example", "activate": "1", "plan": ""}},
+		{UID: " ", Values: datasource.ValuesOf(map[string]string{"uid": " ", "hostOrUrl": "https://s.example.com", "activate": "1", "plan": "tin"})},
+		{UID: "acme", Values: datasource.ValuesOf(map[string]string{"uid": "acme", "hostOrUrl": "https://acme.example.com", "activate": "1", "plan": "gold"})},
+		{UID: "beta", Values: datasource.ValuesOf(map[string]string{"uid": "beta", "hostOrUrl": "b.example", "activate": "1", "plan": ""})},
 	}, res.Active)
 }
 
@@ -105,9 +107,9 @@ func TestMySQLUnicode(t *testing.T) {
 	for _, r := range res.Active {
 		got = append(got, r.UID)
 		d := byUID[r.UID]
-		require.Equal(t, d[1], r.Values["hostOrUrl"], "uid %q", r.UID)
-		require.Equal(t, d[2], r.Values["activate"], "uid %q", r.UID)
-		require.Equal(t, d[3], r.Values["displayName"], "uid %q", r.UID)
+		require.Equal(t, d[1], r.Values.Map()["hostOrUrl"], "uid %q", r.UID)
+		require.Equal(t, d[2], r.Values.Map()["activate"], "uid %q", r.UID)
+		require.Equal(t, d[3], r.Values.Map()["displayName"], "uid %q", r.UID)
 	}
 	require.Equal(t, want, got)
 	require.Equal(t, "Zebra", got[0], "byte order puts upper case first")
@@ -207,7 +209,7 @@ func TestMySQLDuplicateUIDs(t *testing.T) {
 	require.Equal(t, []string{"dup", "x"}, res.DuplicateUIDs)
 	notes := map[string]string{}
 	for _, r := range res.Active {
-		notes[r.UID] = r.Values["note"]
+		notes[r.UID] = r.Values.Map()["note"]
 	}
 	require.Equal(t, map[string]string{"dup": "first", "x": "x-first", "y": "y", "z": "z-active"}, notes)
 }
@@ -242,9 +244,9 @@ func TestMySQL10000Rows(t *testing.T) {
 		require.Len(t, res.Active, wantActive)
 		require.Equal(t, n-wantActive, res.Inactive)
 		require.True(t, slices.IsSortedFunc(res.Active, func(a, b datasource.Record) int { return strings.Compare(a.UID, b.UID) }))
-		require.Equal(t, datasource.Record{UID: "tenant-09998", Values: map[string]string{
+		require.Equal(t, datasource.Record{UID: "tenant-09998", Values: datasource.ValuesOf(map[string]string{
 			"uid": "tenant-09998", "hostOrUrl": "https://t9998.example.com", "activate": "1", "plan": "p2",
-		}}, res.Active[len(res.Active)-1])
+		})}, res.Active[len(res.Active)-1])
 	}
 }
 
@@ -721,4 +723,71 @@ func TestMySQLResultTooLarge(t *testing.T) {
 	rows, err = src.Rows(testCtx(t), m.Columns())
 	require.NoError(t, err)
 	require.Len(t, rows, n)
+
+	// The service reads through EachRow: bounded the same way.
+	src, err = pools.Source(srv.config(t, tbl))
+	require.NoError(t, err)
+	got, err := src.(datasource.RowStreamer).EachRow(testCtx(t), m.Columns(), func(datasource.RawRow) {})
+	require.Equal(t, KindTooLarge, KindOf(err), "%v", err)
+	require.Less(t, got, n)
+}
+
+// EachRow (datasource.RowStreamer) reads exactly what Rows reads, in one
+// reused map, and an Evaluator fed from it makes the Result Evaluate makes
+// of Rows; a failed read reports its error and the observer counts no rows.
+func TestMySQLEachRowMatchesRows(t *testing.T) {
+	t.Parallel()
+	srv := mysqlServer(t)
+	tbl := srv.table(t, "each", "id INT AUTO_INCREMENT PRIMARY KEY, uid VARCHAR(64) NULL, host VARCHAR(255) NULL, active VARCHAR(8) NULL, plan VARCHAR(32) NULL")
+	var data [][]any
+	for i := 0; i < 300; i++ {
+		var plan any = fmt.Sprintf("p%d", i%7)
+		if i%11 == 0 {
+			plan = nil
+		}
+		var uid any = fmt.Sprintf("u-%03d", (i*37)%250) // out of order, with duplicates
+		if i%50 == 0 {
+			uid = nil
+		}
+		data = append(data, []any{uid, fmt.Sprintf("https://h%d.example", i), []string{"1", "0", "yes"}[i%3], plan})
+	}
+	srv.insert(t, tbl, []string{"uid", "host", "active", "plan"}, data)
+	obs := &recordingObserver{}
+	pools := newTestPools(t, PoolOptions{Observer: obs})
+	src, err := pools.Source(srv.config(t, tbl))
+	require.NoError(t, err)
+	m := datasource.Mapping{UID: "uid", HostOrURL: "host", Activate: "active", Extra: map[string]string{"plan": "plan"}}
+	st, ok := src.(datasource.RowStreamer)
+	require.True(t, ok, "the MySQL source streams")
+
+	rows, err := src.Rows(testCtx(t), m.Columns())
+	require.NoError(t, err)
+	var streamed []datasource.RawRow
+	var seen []datasource.RawRow
+	ev := datasource.NewEvaluator(m, 0)
+	n, err := st.EachRow(testCtx(t), m.Columns(), func(row datasource.RawRow) {
+		streamed = append(streamed, maps.Clone(row))
+		if len(seen) == 0 || !sameMap(seen[len(seen)-1], row) {
+			seen = append(seen, row)
+		}
+		ev.Add(row)
+	})
+	require.NoError(t, err)
+	require.Equal(t, len(data), n)
+	require.Equal(t, rows, streamed, "the same rows in the same order")
+	require.Len(t, seen, 1, "one map, reused for every row")
+	require.Equal(t, datasource.Evaluate(m, rows), ev.Result())
+
+	_, err = st.EachRow(testCtx(t), []string{"missing"}, func(datasource.RawRow) { t.Fatal("no row of a failed query") })
+	require.Error(t, err)
+	calls := obs.snapshot()
+	require.Len(t, calls, 3)
+	require.Equal(t, len(data), calls[1].rows)
+	require.Error(t, calls[2].err)
+	require.Zero(t, calls[2].rows)
+}
+
+// sameMap reports whether a and b are the same map (not equal ones).
+func sameMap(a, b datasource.RawRow) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }

@@ -174,20 +174,20 @@ func TestBoundedByBytes(t *testing.T) {
 	big := func(n, size int) datasource.Result {
 		res := datasource.Result{Total: n}
 		for i := range n {
-			res.Active = append(res.Active, datasource.Record{UID: string(rune('a' + i)), Values: map[string]string{"v": string(make([]byte, size))}})
+			res.Active = append(res.Active, datasource.Record{UID: string(rune('a' + i)), Values: datasource.ValuesOf(map[string]string{"v": string(make([]byte, size))})})
 		}
 		return res
 	}
-	require.Equal(t, int64(2*(96+1000+40)), Size(big(2, 1000)))
+	require.Equal(t, int64(2*(64+1000+16)), Size(big(2, 1000)))
 	c := New(1000, 3000)
 	get := func(key string, res datasource.Result) Outcome {
 		_, _, how, err := c.Get(context.Background(), key, time.Hour, func(context.Context) (datasource.Result, error) { return res, nil })
 		require.NoError(t, err)
 		return how
 	}
-	get("a", big(2, 1000)) // 2,272 bytes
+	get("a", big(2, 1000)) // 2,160 bytes
 	require.Equal(t, Hit, get("a", big(2, 1000)))
-	get("b", big(1, 1000)) // 3,408 > 3,000: a goes
+	get("b", big(1, 1000)) // 3,240 > 3,000: a goes
 	require.LessOrEqual(t, c.Bytes(), int64(3000))
 	require.Equal(t, Read, get("a", big(2, 1000)))
 	require.LessOrEqual(t, c.Bytes(), int64(3000))
