@@ -4,6 +4,7 @@
 //	go run ./hack/regscale                      # 1k, 10k and 100k rows × 2 templates
 //	go run ./hack/regscale -rows 1000,10000 -runs 5
 //	go run ./hack/regscale -rows 10000,100000 -shard-size 2000   # sharded registries and their shards
+//	go run ./hack/regscale -rows 1000000 -shard-size 2000 -snapshot-rows 1100000
 //
 // For each size it seeds a table with that many active rows, builds
 // bin/tenant-hooks and runs `tenant-hooks serve` as a subprocess on a free
@@ -11,7 +12,9 @@
 // registry wants is observed (Metacontroller's metadata, managedFields, the
 // last-applied annotation, a Ready status), as Metacontroller sends it every
 // syncInterval. It prints the median latency of several runs and the
-// service's peak RSS (VmHWM of the subprocess, read from /proc).
+// service's peak RSS (VmHWM of the subprocess, read from /proc). With
+// -shard-size the registry is sharded and the registry's and every shard's
+// steady syncs are measured on one service (sharded.go).
 //
 // Only 127.0.0.1 is contacted: the database (MYSQL_TEST_DSN, default
 // root@127.0.0.1:3306) and the service.
@@ -45,7 +48,13 @@ import (
 
 const database, table = "tenant_hooks_regscale", "customers"
 
-var memLimit string
+var (
+	memLimit     string
+	snapshotRows string
+	shardWorkers int
+	shardSample  int
+	serviceLog   string
+)
 
 type result struct {
 	rows, templates, tenants int
@@ -60,6 +69,10 @@ func main() {
 	set := flag.String("templates", "multi", "template set: multi (examples/multi-template, 2 templates) or basic (1)")
 	bin := flag.String("bin", "", "tenant-hooks binary (default: build bin/tenant-hooks)")
 	shardSize := flag.Int("shard-size", 0, "measure sharded registries instead (docs/sharding.md): spec.sharding with this maxTenantsPerShard and ceil(Tenants / size) shards")
+	flag.StringVar(&snapshotRows, "snapshot-rows", "", "--snapshot-rows of the measured service (sharded runs); empty: the service's default")
+	flag.IntVar(&shardWorkers, "shard-workers", 4, "shard syncs sent at once in the all-shards pass (Metacontroller's workers)")
+	flag.IntVar(&shardSample, "shard-sample", 0, "serve only the first this many shards in the all-shards pass; 0: all")
+	flag.StringVar(&serviceLog, "service-log", "", "write the measured service's output there (sharded runs; GODEBUG=gctrace=1 adds its collections)")
 	flag.StringVar(&memLimit, "gomemlimit", "", "GOMEMLIMIT of the service (deploy/service sets it to the container's memory limit, 512MiB); empty: unset")
 	flag.Parse()
 
