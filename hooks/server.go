@@ -57,9 +57,11 @@ type Config struct {
 	RegistryAnswerLimit int64
 	// SnapshotRows bounds the rows the service keeps of sharded registries'
 	// sources, shared by a registry's sync and its shards' syncs
-	// (datasource/snapshot): ≈ 0.4 KB of memory per row held (docs/sharding.md
-	// §1). A registry larger than the bound is still served, its rows read
-	// per call. 0 is the default; below 0 disables the snapshots.
+	// (datasource/snapshot): ≈ 0.2 KB of memory per row held (192 B for five
+	// short mapped columns, BenchmarkSnapshotRowBytes; snapshot.Size;
+	// docs/sharding.md §1). A registry larger than the bound is still
+	// served, its rows read per call. 0 is the default; below 0 disables
+	// the snapshots.
 	// SnapshotMemory bounds the same snapshots by their estimated memory
 	// (snapshot.Size), whatever the size of a row.
 	SnapshotRows   int
@@ -102,8 +104,10 @@ func (c *Config) Defaults() {
 }
 
 // DefaultSnapshotRows holds the rows of a 200,000-row sharded registry, or
-// of several smaller ones: ≈ 80 MiB at the measured ≈ 0.4 KB per row,
-// inside the 512 MiB container with the template budgets of 16 concurrent
+// of several smaller ones: ≈ 37 MiB at the measured 192 B per row of five
+// short columns (BenchmarkSnapshotRowBytes in datasource/mysql; longer
+// values cost their text more, which DefaultSnapshotMemory bounds), inside
+// the 512 MiB container with the template budgets of 16 concurrent
 // requests (docs/sharding.md §1).
 const DefaultSnapshotRows = 200_000
 

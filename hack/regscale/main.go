@@ -4,7 +4,7 @@
 //	go run ./hack/regscale                      # 1k, 10k and 100k rows × 2 templates
 //	go run ./hack/regscale -rows 1000,10000 -runs 5
 //	go run ./hack/regscale -rows 10000,100000 -shard-size 2000   # sharded registries and their shards
-//	go run ./hack/regscale -rows 1000000 -shard-size 2000 -snapshot-rows 1100000
+//	go run ./hack/regscale -rows 1000000 -shard-size 2000 -snapshot-rows 1100000 -snapshot-memory 512Mi
 //
 // For each size it seeds a table with that many active rows, builds
 // bin/tenant-hooks and runs `tenant-hooks serve` as a subprocess on a free
@@ -51,6 +51,7 @@ const database, table = "tenant_hooks_regscale", "customers"
 var (
 	memLimit     string
 	snapshotRows string
+	snapshotMem  string
 	shardWorkers int
 	shardSample  int
 	serviceLog   string
@@ -70,6 +71,7 @@ func main() {
 	bin := flag.String("bin", "", "tenant-hooks binary (default: build bin/tenant-hooks)")
 	shardSize := flag.Int("shard-size", 0, "measure sharded registries instead (docs/sharding.md): spec.sharding with this maxTenantsPerShard and ceil(Tenants / size) shards")
 	flag.StringVar(&snapshotRows, "snapshot-rows", "", "--snapshot-rows of the measured service (sharded runs); empty: the service's default")
+	flag.StringVar(&snapshotMem, "snapshot-memory", "", "--snapshot-memory of the measured service (sharded runs); empty: the service's default")
 	flag.IntVar(&shardWorkers, "shard-workers", 4, "shard syncs sent at once in the all-shards pass (Metacontroller's workers)")
 	flag.IntVar(&shardSample, "shard-sample", 0, "serve only the first this many shards in the all-shards pass; 0: all")
 	flag.StringVar(&serviceLog, "service-log", "", "write the measured service's output there (sharded runs; GODEBUG=gctrace=1 adds its collections)")
@@ -131,10 +133,10 @@ func main() {
 	printTable(results)
 }
 
-// serviceLimits lift the service's request and answer bounds and its
-// deadline out of the way of the largest registries measured here (the write
+// serviceLimits lift the service's request, answer and source-read bounds
+// and its deadline out of the way of the largest registries measured here (the write
 // timeout must exceed the deadline by 2 s, or serve refuses to start).
-var serviceLimits = []string{"--registry-body-limit", "8Gi", "--registry-answer-limit", "8Gi", "--hook-deadline", "300s", "--read-timeout", "300s", "--write-timeout", "305s"}
+var serviceLimits = []string{"--registry-body-limit", "8Gi", "--registry-answer-limit", "8Gi", "--max-source-bytes", "8Gi", "--hook-deadline", "300s", "--read-timeout", "300s", "--write-timeout", "305s"}
 
 func measure(db *sql.DB, cfg *gomysql.Config, port int, bin string, templates []object.Obj, statuses map[string]map[string]any, n, runs int) result {
 	fmt.Fprintf(os.Stderr, "== %d rows: seeding %s.%s\n", n, database, table)

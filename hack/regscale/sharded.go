@@ -100,11 +100,14 @@ func measureSharded(db *sql.DB, cfg *mysql.Config, port int, bin string, templat
 	if res.snapshotRows == "" {
 		res.snapshotRows = "default"
 	}
+	if snapshotMem != "" {
+		res.snapshotRows += ", " + snapshotMem
+	}
 
 	// A throwaway service builds what Metacontroller would observe: the
 	// shards the registry answers, and each shard's Tenants. It holds every
 	// row in its snapshot whatever the measured service's bound.
-	boot := start(bin, append(append([]string{}, serviceLimits...), "--snapshot-rows", strconv.Itoa(2*n+1000))...)
+	boot := start(bin, append(append([]string{}, serviceLimits...), "--snapshot-rows", strconv.Itoa(2*n+1000), "--snapshot-memory", "8Gi")...)
 	code, body, _ := postTo(boot.URL()+"/hooks/registries/sync", parentRequest(registry, registryType, nil, related, true))
 	if code != http.StatusOK {
 		fail("first sharded sync answered %d: %.300s\n%s", code, body, boot.Logs())
@@ -277,6 +280,9 @@ func measuredArgs() []string {
 	if snapshotRows != "" {
 		args = append(args, "--snapshot-rows", snapshotRows)
 	}
+	if snapshotMem != "" {
+		args = append(args, "--snapshot-memory", snapshotMem)
+	}
 	return args
 }
 
@@ -371,7 +377,7 @@ func printSharded(rs []shardedResult, size int) {
 		limit = "unset"
 	}
 	fmt.Printf("\nSharded registries (spec.sharding, ≤ %d Tenants per shard), GOMEMLIMIT %s, %d shard workers. Registry: its steady sync with every shard observed (first: the call that read the rows); shard: the largest shard's steady sync; all shards: every shard's steady sync on the same service.\n\n", size, limit, shardWorkers)
-	fmt.Println("| Active rows | Tenants | Shards | Shard sizes | --snapshot-rows | Registry request | Registry answer | Registry latency (first / median) | Largest shard request | Shard answer | Shard latency (median) | All shards: served, wall time, median, largest request | MySQL queries | Snapshot hit / read / shared | Service peak RSS (VmHWM) |")
+	fmt.Println("| Active rows | Tenants | Shards | Shard sizes | --snapshot-rows, -memory | Registry request | Registry answer | Registry latency (first / median) | Largest shard request | Shard answer | Shard latency (median) | All shards: served, wall time, median, largest request | MySQL queries | Snapshot hit / read / shared | Service peak RSS (VmHWM) |")
 	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rs {
 		fmt.Printf("| %d | %d | %d | %d–%d | %s | %s | %s | %s / %s | %s | %s | %s | %d, %s, %s, %s | %d | %d / %d / %d | %s |\n",
