@@ -82,3 +82,22 @@ func roundTripObj(t testing.TB, o object.Obj) object.Obj {
 	require.NoError(t, json.Unmarshal(raw, &m))
 	return m
 }
+
+// BenchmarkShardRows: the walk every shard sync makes over all its
+// registry's rows to keep its own (one template; 2,000 Tenants per shard).
+func BenchmarkShardRows(b *testing.B) {
+	for _, rows := range []int{100000, 1000000} {
+		b.Run(fmt.Sprintf("rows=%d", rows), func(b *testing.B) {
+			uids := make([]string, rows)
+			for i := range uids {
+				uids[i] = fmt.Sprintf("c%07d", i)
+			}
+			res := rowsOf(b, uids...)
+			shards := rows / 2000
+			for b.Loop() {
+				sub, _ := render.ShardRows(res, []string{"web"}, 0, shards)
+				require.InDelta(b, 2000, len(sub.Active), 300)
+			}
+		})
+	}
+}
