@@ -290,10 +290,6 @@ type RegistryInput struct {
 	Templates []object.Obj // every TenantTemplate delivered; filtered here
 	Rows      datasource.Result
 	Observed  []ObservedTenant
-	// NoClaims leaves spec.claims out of the Tenants: a sharded registry's
-	// shards compute them (docs/sharding.md), which keeps the shards' specs
-	// and the registry's request ≈ 3× smaller.
-	NoClaims bool
 }
 
 // ObservedTenant is what a registry sync reads of one observed Tenant. A
@@ -437,16 +433,14 @@ func (e *Engine) SyncRegistry(ctx context.Context, in RegistryInput) RegistryOut
 				values[k] = s
 			}
 			t := reg.tenant(en.name, rec.UID, en.template, values)
-			if !in.NoClaims {
-				var prev *ObservedTenant
-				if i, ok := observed[en.name]; ok {
-					prev = &in.Observed[i]
-				}
-				claims := e.claimsFor(ctx, parsed[en.template], t, scope, prev)
-				t["spec"].(map[string]any)["claims"] = claims
-				if hasForce(claims) {
-					t["metadata"].(map[string]any)["labels"].(map[string]any)[LabelForceClaims] = "true"
-				}
+			var prev *ObservedTenant
+			if i, ok := observed[en.name]; ok {
+				prev = &in.Observed[i]
+			}
+			claims := e.claimsFor(ctx, parsed[en.template], t, scope, prev)
+			t["spec"].(map[string]any)["claims"] = claims
+			if hasForce(claims) {
+				t["metadata"].(map[string]any)["labels"].(map[string]any)[LabelForceClaims] = "true"
 			}
 			if !yield(t) {
 				return
@@ -456,37 +450,13 @@ func (e *Engine) SyncRegistry(ctx context.Context, in RegistryInput) RegistryOut
 
 	ready, failed := countTenants(in.Observed)
 	out.Desired, out.Ready, out.Failed = wanted, ready, failed
-	status := map[string]any{
-		"referencingTemplates": len(templates),
-		"desired":              wanted,
-		"ready":                ready,
-		"failed":               failed,
-		"rows": map[string]any{
-			"total": in.Rows.Total, "active": len(active), "inactive": in.Rows.Inactive,
-			"skipped": in.Rows.Skipped, "duplicates": in.Rows.Duplicates,
-		},
-		"blockedDeletions": out.BlockedDeletion,
-	}
-	if len(in.Rows.SkippedExamples) > 0 {
-		var ex []any
-		for _, s := range in.Rows.SkippedExamples {
-			ex = append(ex, map[string]any{"index": s.Index, "reason": s.Reason})
-		}
-		status["skippedRows"] = ex
-	}
-	if len(in.Rows.DuplicateUIDs) > 0 {
-		status["duplicateUids"] = toAnySlice(in.Rows.DuplicateUIDs)
-	}
-	conds = append(conds, condition("DatabaseReachable", "True", "QuerySucceeded", fmt.Sprintf("%d rows read, %d active", in.Rows.Total, len(active))))
-	if in.Rows.Skipped > 0 || in.Rows.Duplicates > 0 {
-		conds = append(conds, condition("RowsSkipped", "True", "InvalidRows",
-			fmt.Sprintf("%d rows skipped (NULL or empty uid), %d duplicate uids (first row wins); see status.skippedRows and status.duplicateUids", in.Rows.Skipped, in.Rows.Duplicates)))
-	} else {
-		conds = append(conds, condition("RowsSkipped", "False", "AllRowsValid", ""))
-	}
+	status, report := rowReport(in.Rows, len(templates))
+	status["desired"], status["ready"], status["failed"] = wanted, ready, failed
+	status["blockedDeletions"] = out.BlockedDeletion
+	conds = append(conds, report...)
 	switch {
 	case len(templates) == 0:
-		conds = append(conds, condition("Ready", "False", "NoTemplates", fmt.Sprintf("no TenantTemplate in namespace %q has spec.registryId %q", reg.TemplateNamespace, reg.Name)))
+		conds = append(conds, noTemplates(reg))
 	case out.GuardActivated:
 		conds = append(conds, condition("Ready", "False", "DeletionBlocked", "a mass deletion is waiting for approval (see DeletionBlocked)"))
 	case failed > 0:
@@ -500,6 +470,41 @@ func (e *Engine) SyncRegistry(ctx context.Context, in RegistryInput) RegistryOut
 	status["conditions"] = conds
 	out.Status = status
 	return out
+}
+
+// rowReport is what a registry's status says of its read of the rows: the
+// counts, the first skipped rows and duplicate uids, DatabaseReachable and
+// RowsSkipped — the same for an unsharded and a sharded registry.
+func rowReport(rows datasource.Result, templates int) (map[string]any, []any) {
+	status := map[string]any{
+		"referencingTemplates": templates,
+		"rows": map[string]any{
+			"total": rows.Total, "active": len(rows.Active), "inactive": rows.Inactive,
+			"skipped": rows.Skipped, "duplicates": rows.Duplicates,
+		},
+	}
+	if len(rows.SkippedExamples) > 0 {
+		var ex []any
+		for _, s := range rows.SkippedExamples {
+			ex = append(ex, map[string]any{"index": s.Index, "reason": s.Reason})
+		}
+		status["skippedRows"] = ex
+	}
+	if len(rows.DuplicateUIDs) > 0 {
+		status["duplicateUids"] = toAnySlice(rows.DuplicateUIDs)
+	}
+	conds := []any{condition("DatabaseReachable", "True", "QuerySucceeded", fmt.Sprintf("%d rows read, %d active", rows.Total, len(rows.Active)))}
+	if rows.Skipped > 0 || rows.Duplicates > 0 {
+		conds = append(conds, condition("RowsSkipped", "True", "InvalidRows",
+			fmt.Sprintf("%d rows skipped (NULL or empty uid), %d duplicate uids (first row wins); see status.skippedRows and status.duplicateUids", rows.Skipped, rows.Duplicates)))
+	} else {
+		conds = append(conds, condition("RowsSkipped", "False", "AllRowsValid", ""))
+	}
+	return status, conds
+}
+
+func noTemplates(reg *Registry) map[string]any {
+	return condition("Ready", "False", "NoTemplates", fmt.Sprintf("no TenantTemplate in namespace %q has spec.registryId %q", reg.TemplateNamespace, reg.Name))
 }
 
 // referencing returns the names (sorted) of the delivered templates that

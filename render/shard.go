@@ -353,18 +353,23 @@ func (e *Engine) SyncShardedRegistry(ctx context.Context, in RegistryInput, outa
 		conds = append(conds, condition("DatabaseReachable", "False", outage.Reason, outage.Message),
 			condition("Ready", "False", "SourceUnavailable", "the rows could not be read (see DatabaseReachable); every shard and Tenant is kept unchanged"))
 	} else {
-		base := e.SyncRegistry(ctx, RegistryInput{Registry: in.Registry, Parsed: reg, Templates: in.Templates, Rows: in.Rows, NoClaims: true})
+		// Every row × template is one Tenant (colliding names are hashed
+		// apart, never merged), so the count needs no names: naming the
+		// registry's Tenants is each shard's work, for its own.
 		templates, _ := e.referencing(in.Templates, reg)
 		plan := PlanShards(in.Rows.Active, templates, layout)
 		copy(revisions, plan.Revisions)
 		for _, c := range plan.Counts {
 			largest = max(largest, c)
 		}
-		wanted = base.Desired
+		wanted = len(templates) * len(in.Rows.Active)
+		var report []any
+		status, report = rowReport(in.Rows, len(templates))
+		status["desired"] = wanted
 
 		// The guard, over the whole registry.
 		if pending > 0 {
-			empty := len(in.Rows.Active) == 0 || base.Desired == 0
+			empty := wanted == 0
 			why := massDeletion(reg, pending, existing, empty, in.Rows.Skipped)
 			if token := deletionToken(tokens); why != "" && reg.AllowDeletion != token {
 				conds = append(conds, guardCondition(reg, why+"; their shards keep them", token))
@@ -395,15 +400,10 @@ func (e *Engine) SyncShardedRegistry(ctx context.Context, in RegistryInput, outa
 			conds = append(conds, condition("ShardsOverCapacity", "False", "WithinCapacity", ""))
 		}
 		// Status: the registry's own row report, counts summed over the shards.
-		status = base.Status
-		for _, c := range object.NestedSlice(base.Status, "conditions") {
-			if m, ok := c.(map[string]any); ok && (m["type"] == "DatabaseReachable" || m["type"] == "RowsSkipped") {
-				conds = append(conds, m)
-			}
-		}
+		conds = append(conds, report...)
 		switch {
-		case object.String(conditionOf(base.Status, "Ready"), "reason") == "NoTemplates":
-			conds = append(conds, conditionOf(base.Status, "Ready"))
+		case len(templates) == 0:
+			conds = append(conds, noTemplates(reg))
 		case out.GuardActivated:
 			conds = append(conds, condition("Ready", "False", "DeletionBlocked", "a mass deletion is waiting for approval (see DeletionBlocked)"))
 		case failed > 0:
@@ -457,15 +457,6 @@ func (e *Engine) SyncShardedRegistry(ctx context.Context, in RegistryInput, outa
 		}
 	}
 	return out, nil
-}
-
-func conditionOf(status object.Obj, typ string) map[string]any {
-	for _, c := range object.NestedSlice(status, "conditions") {
-		if m, ok := c.(map[string]any); ok && m["type"] == typ {
-			return m
-		}
-	}
-	return nil
 }
 
 func (r *Registry) shard(i, n int, regSpec map[string]any, rev, allow string) object.Obj {
