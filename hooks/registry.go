@@ -52,17 +52,11 @@ func registryRelated(parent object.Obj) []wire.RelatedRule {
 // (wire/registrystream.go), so a large registry costs ≈ 1 KB per Tenant, not the
 // request's 4.5 KB plus the answer's maps.
 func (s *Server) registrySync(ctx context.Context, _ *http.Request, body io.Reader) (answer, error) {
-	r, err := wire.DecodeRegistryStream(body, s.cfg.RegistryBodyLimit)
+	r, templates, err := s.decodeParent(body)
 	if err != nil {
 		return answer{}, err
 	}
-	if r.Parent == nil {
-		return answer{}, &wire.DecodeError{Err: errMissingParent}
-	}
-	in := render.RegistryInput{Registry: r.Parent, Observed: r.Observed}
-	for _, k := range ordered.Keys(r.Related[templateTypeKey]) {
-		in.Templates = append(in.Templates, r.Related[templateTypeKey][k])
-	}
+	in := render.RegistryInput{Registry: r.Parent, Observed: r.Observed, Templates: templates}
 	if render.IsSharded(r.Parent) {
 		return s.shardedRegistrySync(ctx, r, in)
 	}
@@ -123,6 +117,23 @@ func (s *Server) registrySync(ctx context.Context, _ *http.Request, body io.Read
 		s.log.Warn("mass-deletion guard kept Tenants", "registry", object.ObjKey(ns, name), "blocked", out.BlockedDeletion)
 	}
 	return answer{body: encoded}, nil
+}
+
+// decodeParent decodes the sync request of a registry or a shard as it
+// streams in, and lists its related TenantTemplates in key order.
+func (s *Server) decodeParent(body io.Reader) (*wire.RegistryRequest, []object.Obj, error) {
+	r, err := wire.DecodeRegistryStream(body, s.cfg.RegistryBodyLimit)
+	if err != nil {
+		return nil, nil, err
+	}
+	if r.Parent == nil {
+		return nil, nil, &wire.DecodeError{Err: errMissingParent}
+	}
+	var templates []object.Obj
+	for _, k := range ordered.Keys(r.Related[templateTypeKey]) {
+		templates = append(templates, r.Related[templateTypeKey][k])
+	}
+	return r, templates, nil
 }
 
 // sourceError is a failure to read a registry's rows: the source is down or

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/tenant-hooks/tenant-hooks/hooks/wire"
-	"github.com/tenant-hooks/tenant-hooks/internal/ordered"
 	"github.com/tenant-hooks/tenant-hooks/render"
 	"github.com/tenant-hooks/tenant-hooks/render/object"
 )
@@ -103,17 +102,11 @@ func (s *Server) shardedRegistrySync(ctx context.Context, r *wire.RegistryReques
 // part; its request is the shard, its observed Tenants (≤ maxTenantsPerShard)
 // and the related templates and Secret — never the other shards' Tenants.
 func (s *Server) shardSync(ctx context.Context, _ *http.Request, body io.Reader) (answer, error) {
-	r, err := wire.DecodeRegistryStream(body, s.cfg.RegistryBodyLimit)
+	r, templates, err := s.decodeParent(body)
 	if err != nil {
 		return answer{}, err
 	}
-	if r.Parent == nil {
-		return answer{}, &wire.DecodeError{Err: errMissingParent}
-	}
-	in := render.ShardInput{Shard: r.Parent, Observed: r.Observed}
-	for _, k := range ordered.Keys(r.Related[templateTypeKey]) {
-		in.Templates = append(in.Templates, r.Related[templateTypeKey][k])
-	}
+	in := render.ShardInput{Shard: r.Parent, Observed: r.Observed, Templates: templates}
 	ns, name := object.Namespace(r.Parent), object.Name(r.Parent)
 	regName := object.String(r.Parent, "spec", "registry")
 	if spec, perr := render.ParseShard(r.Parent); perr == nil {
