@@ -12,6 +12,7 @@ import (
 
 	"github.com/tenant-hooks/tenant-hooks/datasource"
 	"github.com/tenant-hooks/tenant-hooks/datasource/mysql"
+	"github.com/tenant-hooks/tenant-hooks/datasource/snapshot"
 	"github.com/tenant-hooks/tenant-hooks/hooks/wire"
 	"github.com/tenant-hooks/tenant-hooks/internal/ordered"
 	"github.com/tenant-hooks/tenant-hooks/render"
@@ -285,21 +286,22 @@ func (s *Server) readFrom(ctx context.Context, reg *render.Registry, src datasou
 // sharedRows is readRows for the registry and the shards of a sharded
 // registry: rows read at most maxAge ago by any of them (on this replica)
 // are reused, and concurrent calls share one query (datasource/snapshot).
-// It returns how old the rows are.
-func (s *Server) sharedRows(ctx context.Context, reg *render.Registry, related wire.ObjectMap, maxAge time.Duration) (datasource.Result, time.Duration, error) {
+// It returns how old the rows are, and the snapshot's Memo for what is
+// derived from them (nil when they are not held).
+func (s *Server) sharedRows(ctx context.Context, reg *render.Registry, related wire.ObjectMap, maxAge time.Duration) (datasource.Result, time.Duration, *snapshot.Memo, error) {
 	src, key, err := s.sourceOf(reg, related)
 	if err != nil {
-		return datasource.Result{}, 0, err
+		return datasource.Result{}, 0, nil, err
 	}
 	if key == "" {
 		res, err := s.readFrom(ctx, reg, src)
-		return res, 0, err
+		return res, 0, nil, err
 	}
-	res, age, how, err := s.snapshots.Get(ctx, key, maxAge, func(ctx context.Context) (datasource.Result, error) {
+	res, age, how, memo, err := s.snapshots.Get(ctx, key, maxAge, func(ctx context.Context) (datasource.Result, error) {
 		return s.readFrom(ctx, reg, src)
 	})
 	s.metrics.RowSnapshots.WithLabelValues(string(how)).Inc()
-	return res, age, err
+	return res, age, memo, err
 }
 
 var errNoKey = errors.New("key not found")

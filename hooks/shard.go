@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tenant-hooks/tenant-hooks/hooks/wire"
@@ -55,7 +57,7 @@ func (s *Server) shardedRegistrySync(ctx context.Context, r *wire.RegistryReques
 		return answer{}, &UnavailableError{Err: fmt.Errorf("registry %s: %v; a sharded registry is answered only with all its shards, so nothing is changed", object.ObjKey(object.Namespace(r.Parent), object.Name(r.Parent)), specErr)}
 	}
 	ref := object.ObjKey(reg.Namespace, reg.Name)
-	rows, _, err := s.sharedRows(ctx, reg, r.Related, time.Duration(float64(reg.SyncInterval)*registryFreshness))
+	rows, _, _, err := s.sharedRows(ctx, reg, r.Related, time.Duration(float64(reg.SyncInterval)*registryFreshness))
 	var outage *sourceError
 	switch {
 	case err == nil:
@@ -148,7 +150,7 @@ func (s *Server) shardRows(ctx context.Context, spec *render.ShardSpec, related 
 		if attempt > 0 {
 			maxAge = shardRereadAfter
 		}
-		rows, age, err := s.sharedRows(ctx, spec.Registry, related, maxAge)
+		rows, age, memo, err := s.sharedRows(ctx, spec.Registry, related, maxAge)
 		switch {
 		case err == nil:
 		case ctx.Err() != nil || !errors.As(err, &outage):
@@ -158,7 +160,11 @@ func (s *Server) shardRows(ctx context.Context, spec *render.ShardSpec, related 
 			s.metrics.DatasourceErrors.WithLabelValues(spec.Registry.SourceType).Add(float64(outage.uncounted))
 			return nil
 		}
-		in.Rows, in.Revision = render.ShardRows(rows, templates, spec.Index, spec.Shards)
+		// Every shard of the layout needs its part of the same rows: the
+		// partition is computed once per snapshot and kept with it.
+		layout := strconv.Itoa(spec.Shards) + "\x00" + strings.Join(templates, "\x00")
+		part := memo.Do(layout, func() any { return render.PartitionShards(rows.Active, templates, spec.Shards) }).(*render.ShardPartition)
+		in.Rows, in.Revision = part.Rows(spec.Index)
 		if in.Revision == spec.Revision || spec.Revision == "" || attempt > 0 || age < shardRereadAfter {
 			return nil
 		}

@@ -216,7 +216,30 @@ type ShardPlan struct {
 
 // PlanShards walks the active rows once for every shard of a layout.
 func PlanShards(active []datasource.Record, templates []string, shards int) ShardPlan {
-	p := ShardPlan{Counts: make([]int, shards), Revisions: make([]string, shards)}
+	return partitionShards(active, templates, shards, false).ShardPlan
+}
+
+// ShardPartition is a layout's split of a registry's rows: each shard's
+// rows and their revision, from one walk. Every shard sync of one snapshot
+// of the rows needs its part; computed once per snapshot (the hooks keep it
+// with the snapshot, datasource/snapshot.Memo), a shard sync costs its own
+// rows instead of a walk over all of them.
+type ShardPartition struct {
+	ShardPlan
+	active []datasource.Record
+	rows   [][]int32 // per shard, indexes into active, ascending
+}
+
+// PartitionShards is PlanShards that also keeps which rows each shard has.
+func PartitionShards(active []datasource.Record, templates []string, shards int) *ShardPartition {
+	return partitionShards(active, templates, shards, true)
+}
+
+func partitionShards(active []datasource.Record, templates []string, shards int, keep bool) *ShardPartition {
+	p := &ShardPartition{ShardPlan: ShardPlan{Counts: make([]int, shards), Revisions: make([]string, shards)}, active: active}
+	if keep {
+		p.rows = make([][]int32, shards)
+	}
 	hs := make([]hash.Hash, shards)
 	for i := range hs {
 		hs[i] = sha256.New()
@@ -231,12 +254,25 @@ func PlanShards(active []datasource.Record, templates []string, shards int) Shar
 			}
 			seen[idx] = r + 1
 			p.Counts[idx] += h.write(hs[idx], rec, idx)
+			if keep {
+				p.rows[idx] = append(p.rows[idx], int32(r))
+			}
 		}
 	}
 	for i := range hs {
 		p.Revisions[i] = revision(hs[i])
 	}
 	return p
+}
+
+// Rows is ShardRows(rows, templates, index, shards) for the rows and
+// layout the partition was made from.
+func (p *ShardPartition) Rows(index int) (datasource.Result, string) {
+	sub := make([]datasource.Record, len(p.rows[index]))
+	for i, r := range p.rows[index] {
+		sub[i] = p.active[r]
+	}
+	return datasource.Result{Active: sub, Total: len(sub)}, p.Revisions[index]
 }
 
 // ShardRows keeps the rows with a Tenant in shard index of a layout of

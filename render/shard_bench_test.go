@@ -83,8 +83,10 @@ func roundTripObj(t testing.TB, o object.Obj) object.Obj {
 	return m
 }
 
-// BenchmarkShardRows: the walk every shard sync makes over all its
-// registry's rows to keep its own (one template; 2,000 Tenants per shard).
+// BenchmarkShardRows: the walk over all its registry's rows that a shard
+// sync would make to keep its own (one template; 2,000 Tenants per shard);
+// the hooks make it once per snapshot for all shards instead
+// (BenchmarkShardPartition).
 func BenchmarkShardRows(b *testing.B) {
 	for _, rows := range []int{100000, 1000000} {
 		b.Run(fmt.Sprintf("rows=%d", rows), func(b *testing.B) {
@@ -96,6 +98,32 @@ func BenchmarkShardRows(b *testing.B) {
 			shards := rows / 2000
 			for b.Loop() {
 				sub, _ := render.ShardRows(res, []string{"web"}, 0, shards)
+				require.InDelta(b, 2000, len(sub.Active), 300)
+			}
+		})
+	}
+}
+
+// BenchmarkShardPartition: what the hooks do instead of ShardRows on every
+// shard sync — the partition once per snapshot (partition), then one
+// shard's part of it per sync (rows-of-one-shard).
+func BenchmarkShardPartition(b *testing.B) {
+	for _, rows := range []int{100000, 1000000} {
+		uids := make([]string, rows)
+		for i := range uids {
+			uids[i] = fmt.Sprintf("c%07d", i)
+		}
+		res := rowsOf(b, uids...)
+		shards := rows / 2000
+		b.Run(fmt.Sprintf("rows=%d/partition", rows), func(b *testing.B) {
+			for b.Loop() {
+				render.PartitionShards(res.Active, []string{"web"}, shards)
+			}
+		})
+		p := render.PartitionShards(res.Active, []string{"web"}, shards)
+		b.Run(fmt.Sprintf("rows=%d/rows-of-one-shard", rows), func(b *testing.B) {
+			for b.Loop() {
+				sub, _ := p.Rows(0)
 				require.InDelta(b, 2000, len(sub.Active), 300)
 			}
 		})

@@ -269,3 +269,26 @@ func TestRegistryApprovesOnlyShardsOnItsRows(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, out.Status["sharding"].(map[string]any)["shardsOnOtherRows"])
 }
+
+// A partition answers every shard exactly as ShardRows does, rows and
+// revision, for one and for several templates.
+func TestShardPartitionMatchesShardRows(t *testing.T) {
+	var uids []string
+	for i := range 300 {
+		uids = append(uids, fmt.Sprintf("c%04d", i))
+	}
+	rows := rowsOf(t, uids...)
+	for _, templates := range [][]string{{"web"}, {"b-web", "web", "worker"}} {
+		for _, n := range []int{1, 3, 7} {
+			p := render.PartitionShards(rows.Active, templates, n)
+			plan := render.PlanShards(rows.Active, templates, n)
+			require.Equal(t, plan, p.ShardPlan)
+			for i := range n {
+				want, wantRev := render.ShardRows(rows, templates, i, n)
+				got, rev := p.Rows(i)
+				require.Equal(t, wantRev, rev, "%v / %d shards: shard %d", templates, n, i)
+				require.Equal(t, want, got, "%v / %d shards: shard %d", templates, n, i)
+			}
+		}
+	}
+}

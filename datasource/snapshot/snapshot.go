@@ -32,6 +32,7 @@ type Cache struct {
 }
 
 type entry struct {
+	memo  *Memo
 	done  chan struct{} // closed when the read finished
 	res   datasource.Result
 	err   error
@@ -66,14 +67,44 @@ func Size(res datasource.Result) int64 {
 	return n
 }
 
+// Memo holds values derived from one snapshot's rows (a shard layout's
+// partition of them), each computed once by the first caller that needs it
+// and dropped with the snapshot. A nil Memo computes every time.
+type Memo struct {
+	mu sync.Mutex
+	m  map[string]*memoValue
+}
+
+type memoValue struct {
+	once sync.Once
+	v    any
+}
+
+// Do returns the value of key, computing it with f the first time.
+func (m *Memo) Do(key string, f func() any) any {
+	if m == nil {
+		return f()
+	}
+	m.mu.Lock()
+	v := m.m[key]
+	if v == nil {
+		v = &memoValue{}
+		m.m[key] = v
+	}
+	m.mu.Unlock()
+	v.once.Do(func() { v.v = f() })
+	return v.v
+}
+
 // Get returns the rows of key read at most maxAge ago, calling read when it
 // holds none: concurrent calls for one key share one read (and its error).
-// It also returns how old the rows are (since their read started). The
-// Result is shared by every caller and must not be modified.
-func (c *Cache) Get(ctx context.Context, key string, maxAge time.Duration, read func(context.Context) (datasource.Result, error)) (datasource.Result, time.Duration, Outcome, error) {
+// It also returns how old the rows are (since their read started) and the
+// snapshot's Memo (nil when it is not held). The Result is shared by every
+// caller and must not be modified.
+func (c *Cache) Get(ctx context.Context, key string, maxAge time.Duration, read func(context.Context) (datasource.Result, error)) (datasource.Result, time.Duration, Outcome, *Memo, error) {
 	if c.maxRows <= 0 || c.maxBytes <= 0 {
 		res, err := read(ctx)
-		return res, 0, Read, err
+		return res, 0, Read, nil, err
 	}
 	c.mu.Lock()
 	c.tick++
@@ -83,7 +114,7 @@ func (c *Cache) Get(ctx context.Context, key string, maxAge time.Duration, read 
 			if age := c.now().Sub(e.at); age <= maxAge {
 				e.used = c.tick
 				c.mu.Unlock()
-				return e.res, age, Hit, nil
+				return e.res, age, Hit, e.memo, nil
 			}
 		default:
 			// A read in flight started after any snapshot this caller
@@ -91,13 +122,13 @@ func (c *Cache) Get(ctx context.Context, key string, maxAge time.Duration, read 
 			c.mu.Unlock()
 			select {
 			case <-e.done:
-				return e.res, c.age(e), Shared, e.err
+				return e.res, c.age(e), Shared, e.memo, e.err
 			case <-ctx.Done():
-				return datasource.Result{}, 0, Shared, ctx.Err()
+				return datasource.Result{}, 0, Shared, nil, ctx.Err()
 			}
 		}
 	}
-	e := &entry{done: make(chan struct{}), at: c.now(), used: c.tick}
+	e := &entry{memo: &Memo{m: map[string]*memoValue{}}, done: make(chan struct{}), at: c.now(), used: c.tick}
 	c.replace(key, e)
 	c.mu.Unlock()
 
@@ -117,7 +148,7 @@ func (c *Cache) Get(ctx context.Context, key string, maxAge time.Duration, read 
 	}
 	close(e.done)
 	c.mu.Unlock()
-	return res, c.age(e), Read, err
+	return res, c.age(e), Read, e.memo, err
 }
 
 func (c *Cache) age(e *entry) time.Duration {

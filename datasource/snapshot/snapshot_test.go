@@ -39,23 +39,23 @@ func TestGetHoldsWhileYoungEnough(t *testing.T) {
 	read := func(context.Context) (datasource.Result, error) { reads++; return result(3), nil }
 	ctx := context.Background()
 
-	res, age, how, err := c.Get(ctx, "k", time.Minute, read)
+	res, age, how, _, err := c.Get(ctx, "k", time.Minute, read)
 	require.NoError(t, err)
 	require.Equal(t, Read, how)
 	require.Len(t, res.Active, 3)
 	require.Zero(t, age)
 
 	clk.advance(59 * time.Second)
-	_, age, how, err = c.Get(ctx, "k", time.Minute, read)
+	_, age, how, _, err = c.Get(ctx, "k", time.Minute, read)
 	require.NoError(t, err)
 	require.Equal(t, Hit, how)
 	require.Equal(t, 59*time.Second, age, "the age of the read, not of the call")
 	require.Equal(t, 1, reads)
 
-	_, _, how, _ = c.Get(ctx, "k", 30*time.Second, read)
+	_, _, how, _, _ = c.Get(ctx, "k", 30*time.Second, read)
 	require.Equal(t, Read, how, "a caller asking for fresher rows reads")
 	require.Equal(t, 2, reads)
-	_, _, how, _ = c.Get(ctx, "other", time.Minute, read)
+	_, _, how, _, _ = c.Get(ctx, "other", time.Minute, read)
 	require.Equal(t, Read, how, "keys do not share")
 	require.Equal(t, 6, c.Rows(), "both held")
 }
@@ -69,11 +69,11 @@ func TestFailedReadsAreNotHeld(t *testing.T) {
 		}
 		return result(2), nil
 	}
-	_, _, _, err := c.Get(context.Background(), "k", time.Minute, read)
+	_, _, _, _, err := c.Get(context.Background(), "k", time.Minute, read)
 	require.Error(t, err)
 	require.Zero(t, c.Rows())
 	fail = false
-	res, _, how, err := c.Get(context.Background(), "k", time.Minute, read)
+	res, _, how, _, err := c.Get(context.Background(), "k", time.Minute, read)
 	require.NoError(t, err)
 	require.Equal(t, Read, how, "the failure was not held")
 	require.Len(t, res.Active, 2)
@@ -98,7 +98,7 @@ func TestConcurrentCallsShareOneRead(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			started <- struct{}{}
-			res, _, how, err := c.Get(context.Background(), "k", time.Minute, read)
+			res, _, how, _, err := c.Get(context.Background(), "k", time.Minute, read)
 			if err == nil && len(res.Active) == 5 {
 				outcomes <- how
 			}
@@ -126,12 +126,12 @@ func TestAWaiterGivesUpAtItsDeadline(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
 	go func() {
-		_, _, _, _ = c.Get(context.Background(), "k", time.Minute, func(context.Context) (datasource.Result, error) { <-release; return result(1), nil })
+		_, _, _, _, _ = c.Get(context.Background(), "k", time.Minute, func(context.Context) (datasource.Result, error) { <-release; return result(1), nil })
 	}()
 	require.Eventually(t, func() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.entries["k"] != nil }, 5*time.Second, time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel()
-	_, _, how, err := c.Get(ctx, "k", time.Minute, func(context.Context) (datasource.Result, error) { panic("not called") })
+	_, _, how, _, err := c.Get(ctx, "k", time.Minute, func(context.Context) (datasource.Result, error) { panic("not called") })
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.Equal(t, Shared, how)
 }
@@ -141,7 +141,7 @@ func TestAWaiterGivesUpAtItsDeadline(t *testing.T) {
 func TestBoundedByRows(t *testing.T) {
 	c, _ := newCache(10)
 	get := func(key string, n int) Outcome {
-		_, _, how, err := c.Get(context.Background(), key, time.Hour, func(context.Context) (datasource.Result, error) { return result(n), nil })
+		_, _, how, _, err := c.Get(context.Background(), key, time.Hour, func(context.Context) (datasource.Result, error) { return result(n), nil })
 		require.NoError(t, err)
 		return how
 	}
@@ -162,7 +162,7 @@ func TestBoundedByRows(t *testing.T) {
 	off, _ := newCache(0)
 	reads := 0
 	for range 3 {
-		_, _, how, _ := off.Get(context.Background(), "k", time.Hour, func(context.Context) (datasource.Result, error) { reads++; return result(1), nil })
+		_, _, how, _, _ := off.Get(context.Background(), "k", time.Hour, func(context.Context) (datasource.Result, error) { reads++; return result(1), nil })
 		require.Equal(t, Read, how)
 	}
 	require.Equal(t, 3, reads, "a zero bound disables the cache")
@@ -181,7 +181,7 @@ func TestBoundedByBytes(t *testing.T) {
 	require.Equal(t, int64(2*(64+1000+16)), Size(big(2, 1000)))
 	c := New(1000, 3000)
 	get := func(key string, res datasource.Result) Outcome {
-		_, _, how, err := c.Get(context.Background(), key, time.Hour, func(context.Context) (datasource.Result, error) { return res, nil })
+		_, _, how, _, err := c.Get(context.Background(), key, time.Hour, func(context.Context) (datasource.Result, error) { return res, nil })
 		require.NoError(t, err)
 		return how
 	}
@@ -191,4 +191,43 @@ func TestBoundedByBytes(t *testing.T) {
 	require.LessOrEqual(t, c.Bytes(), int64(3000))
 	require.Equal(t, Read, get("a", big(2, 1000)))
 	require.LessOrEqual(t, c.Bytes(), int64(3000))
+}
+
+// A snapshot's Memo computes a derived value once, for every caller of that
+// snapshot at once, and a new read starts a new Memo; a nil Memo (no cache)
+// computes every time.
+func TestMemoLivesWithItsSnapshot(t *testing.T) {
+	c, clk := newCache(100)
+	read := func(context.Context) (datasource.Result, error) { return result(3), nil }
+	var computed atomic.Int32
+	derive := func() any { computed.Add(1); return "partition" }
+
+	_, _, _, memo, err := c.Get(context.Background(), "k", time.Minute, read)
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, _, m, _ := c.Get(context.Background(), "k", time.Minute, read)
+			require.Equal(t, "partition", m.Do("layout", derive))
+		}()
+	}
+	wg.Wait()
+	require.Equal(t, "partition", memo.Do("layout", derive))
+	require.Equal(t, int32(1), computed.Load(), "once per snapshot")
+	memo.Do("other layout", derive)
+	require.Equal(t, int32(2), computed.Load(), "once per key")
+
+	clk.advance(2 * time.Minute)
+	_, _, how, fresh, err := c.Get(context.Background(), "k", time.Minute, read)
+	require.NoError(t, err)
+	require.Equal(t, Read, how)
+	fresh.Do("layout", derive)
+	require.Equal(t, int32(3), computed.Load(), "a new read, a new memo")
+
+	var none *Memo
+	none.Do("layout", derive)
+	none.Do("layout", derive)
+	require.Equal(t, int32(5), computed.Load())
 }
