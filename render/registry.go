@@ -414,10 +414,6 @@ func (e *Engine) SyncRegistry(ctx context.Context, in RegistryInput) RegistryOut
 	}
 	// Names are unique: desired ones by construction, kept ones are not desired.
 	sort.Slice(entries, func(i, j int) bool { return entries[i].name < entries[j].name })
-	scope := Namespaced
-	if reg.Namespace == "" {
-		scope = Cluster
-	}
 	out.NumChildren = len(entries)
 	out.Children = func(yield func(object.Obj) bool) {
 		for _, en := range entries {
@@ -427,21 +423,7 @@ func (e *Engine) SyncRegistry(ctx context.Context, in RegistryInput) RegistryOut
 				}
 				continue
 			}
-			rec := active[en.row]
-			values := make(map[string]any, rec.Values.Len())
-			for k, s := range rec.Values.All() {
-				values[k] = s
-			}
-			t := reg.tenant(en.name, rec.UID, en.template, values)
-			var prev *ObservedTenant
-			if i, ok := observed[en.name]; ok {
-				prev = &in.Observed[i]
-			}
-			claims := e.claimsFor(ctx, parsed[en.template], t, scope, prev)
-			t["spec"].(map[string]any)["claims"] = claims
-			if hasForce(claims) {
-				t["metadata"].(map[string]any)["labels"].(map[string]any)[LabelForceClaims] = "true"
-			}
+			t := e.claimedTenant(ctx, reg, active[en.row], en.name, parsed[en.template], en.template, observedAt(in.Observed, observed, en.name))
 			if !yield(t) {
 				return
 			}
@@ -470,6 +452,37 @@ func (e *Engine) SyncRegistry(ctx context.Context, in RegistryInput) RegistryOut
 	status["conditions"] = conds
 	out.Status = status
 	return out
+}
+
+// claimedTenant is the desired Tenant of a row and template, named name,
+// with the claims of its template (tpl; nil when it does not parse): the
+// one Tenant an unsharded registry and a shard both answer. The claims
+// depend on what the Tenant already owns (prev, its observed summary, nil
+// when it is not observed).
+func (e *Engine) claimedTenant(ctx context.Context, reg *Registry, rec datasource.Record, name string, tpl *Template, template string, prev *ObservedTenant) object.Obj {
+	values := make(map[string]any, rec.Values.Len())
+	for k, s := range rec.Values.All() {
+		values[k] = s
+	}
+	t := reg.tenant(name, rec.UID, template, values)
+	scope := Namespaced
+	if reg.Namespace == "" {
+		scope = Cluster
+	}
+	claims := e.claimsFor(ctx, tpl, t, scope, prev)
+	t["spec"].(map[string]any)["claims"] = claims
+	if hasForce(claims) {
+		t["metadata"].(map[string]any)["labels"].(map[string]any)[LabelForceClaims] = "true"
+	}
+	return t
+}
+
+// observedAt is the observed Tenant of that name, or nil.
+func observedAt(obs []ObservedTenant, byName map[string]int, name string) *ObservedTenant {
+	if i, ok := byName[name]; ok {
+		return &obs[i]
+	}
+	return nil
 }
 
 // rowReport is what a registry's status says of its read of the rows: the

@@ -619,10 +619,6 @@ func (e *Engine) SyncShard(ctx context.Context, in ShardInput) RegistryOutput {
 		return out
 	}
 	reg := spec.Registry
-	scope := Namespaced
-	if reg.Namespace == "" {
-		scope = Cluster
-	}
 	templates, parsed := e.referencing(in.Templates, reg)
 	observed := observedByName(in.Observed)
 	shardName := object.Name(in.Shard)
@@ -632,27 +628,11 @@ func (e *Engine) SyncShard(ctx context.Context, in ShardInput) RegistryOutput {
 	})
 	desired := make(map[string]object.Obj, len(named))
 	for _, en := range named {
-		rec := in.Rows.Active[en.row]
-		values := make(map[string]any, rec.Values.Len())
-		for k, s := range rec.Values.All() {
-			values[k] = s
-		}
-		t := reg.tenant(en.name, rec.UID, en.template, values)
+		// The Tenant an unsharded registry answers, plus its shard's marks.
+		t := e.claimedTenant(ctx, reg, in.Rows.Active[en.row], en.name, parsed[en.template], en.template, observedAt(in.Observed, observed, en.name))
 		md := t["metadata"].(map[string]any)
-		labels := md["labels"].(map[string]any)
-		labels[LabelShard] = index
+		md["labels"].(map[string]any)[LabelShard] = index
 		md["annotations"] = map[string]any{AnnotationShardName: shardName}
-		// As SyncRegistry does for an unsharded registry: the claims depend
-		// on what the Tenant already owns (its observed status).
-		var prev *ObservedTenant
-		if i, ok := observed[en.name]; ok {
-			prev = &in.Observed[i]
-		}
-		claims := e.claimsFor(ctx, parsed[en.template], t, scope, prev)
-		t["spec"].(map[string]any)["claims"] = claims
-		if hasForce(claims) {
-			labels[LabelForceClaims] = "true"
-		}
 		desired[en.name] = t
 	}
 	ready, failed := countTenants(in.Observed)
