@@ -71,14 +71,10 @@ func (s *Server) registrySync(ctx context.Context, _ *http.Request, body io.Read
 	if specErr == nil {
 		in.Parsed = reg
 		rows, err := s.readRows(ctx, reg, r.Related)
-		switch {
-		case err == nil:
-			in.Rows = rows
-		case ctx.Err() != nil || !errors.As(err, &outage):
-			// The hook's own deadline passed (no answer would arrive in
-			// time) or something not about the source: a 503.
-			return answer{}, &UnavailableError{Err: err}
+		if outage, err = asOutage(ctx, err); err != nil {
+			return answer{}, err
 		}
+		in.Rows = rows
 	}
 	start := time.Now()
 	var out render.RegistryOutput
@@ -135,6 +131,21 @@ func (s *Server) decodeParent(body io.Reader) (*wire.RegistryRequest, []object.O
 		templates = append(templates, r.Related[templateTypeKey][k])
 	}
 	return r, templates, nil
+}
+
+// asOutage sorts the error of a read of the rows: none (nil, nil); a
+// failure of the source, answered with everything kept (the outage, nil);
+// or the hook's own deadline or something not about the source, a 503
+// (nil, the error to answer).
+func asOutage(ctx context.Context, err error) (*sourceError, error) {
+	var outage *sourceError
+	switch {
+	case err == nil:
+		return nil, nil
+	case ctx.Err() != nil || !errors.As(err, &outage):
+		return nil, &UnavailableError{Err: err}
+	}
+	return outage, nil
 }
 
 // sourceError is a failure to read a registry's rows: the source is down or

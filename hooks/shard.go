@@ -2,7 +2,6 @@ package hooks
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -58,13 +57,11 @@ func (s *Server) shardedRegistrySync(ctx context.Context, r *wire.RegistryReques
 	}
 	ref := object.ObjKey(reg.Namespace, reg.Name)
 	rows, _, _, err := s.sharedRows(ctx, reg, r.Related, time.Duration(float64(reg.SyncInterval)*registryFreshness))
-	var outage *sourceError
-	switch {
-	case err == nil:
-		in.Rows = rows
-	case ctx.Err() != nil || !errors.As(err, &outage):
-		return answer{}, &UnavailableError{Err: err}
+	outage, err := asOutage(ctx, err)
+	if err != nil {
+		return answer{}, err
 	}
+	in.Rows = rows
 	start := time.Now()
 	var so *render.SourceOutage
 	if outage != nil {
@@ -144,18 +141,17 @@ func (s *Server) shardSync(ctx context.Context, _ *http.Request, body io.Reader)
 // own deadline, or a failure that is not the source's, is an error (a 503).
 func (s *Server) shardRows(ctx context.Context, spec *render.ShardSpec, related wire.ObjectMap, in *render.ShardInput) error {
 	templates := s.engine.ShardTemplates(in.Templates, spec)
-	var outage *sourceError
 	for attempt := 0; ; attempt++ {
 		maxAge := spec.Registry.SyncInterval
 		if attempt > 0 {
 			maxAge = shardRereadAfter
 		}
 		rows, age, memo, err := s.sharedRows(ctx, spec.Registry, related, maxAge)
-		switch {
-		case err == nil:
-		case ctx.Err() != nil || !errors.As(err, &outage):
-			return &UnavailableError{Err: err}
-		default:
+		outage, err := asOutage(ctx, err)
+		if err != nil {
+			return err
+		}
+		if outage != nil {
 			in.Outage = &render.SourceOutage{Reason: outage.reason, Message: outage.Error()}
 			s.metrics.DatasourceErrors.WithLabelValues(spec.Registry.SourceType).Add(float64(outage.uncounted))
 			return nil
